@@ -2,15 +2,17 @@
 //!
 //! It serves the HTTP routes that `template.yaml` gives API Gateway, runs the queue consumers
 //! on an embedded durable queue in place of SQS, and runs the scheduled jobs on timers. State
-//! lives in the embedded store under `DATA_DIR` unless `TABLE_NAME` names a DynamoDB table.
-//! Handlers, consumers and jobs are the same library code the Lambda functions run; this crate
-//! only wires them together.
+//! lives in the embedded store under `DATA_DIR` unless `TABLE_NAME` names a DynamoDB table;
+//! secrets we create (ilert API keys) in `DATA_DIR/secrets.json`. Handlers, consumers and jobs
+//! are the same library code the Lambda functions run; this crate only wires them together.
 
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
 use config::Config;
+use domain::queue::{JobHandler, Queue};
 use domain::store::Store;
+use queue::{LocalQueue, LocalQueueOptions};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -45,42 +47,86 @@ impl ScheduledJob for PurgeExpired {
     }
 }
 
+/// The queue names of the runner, one per SQS queue of `template.yaml`.
+pub const NOTIFICATIONS_QUEUE: &str = "notifications";
+
 /// Everything the runner serves and runs.
 pub struct Runner {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub router: Router,
+    pub notifications: LocalQueue,
+    consumers: Vec<(LocalQueue, Arc<dyn JobHandler>)>,
     jobs: Vec<Arc<dyn ScheduledJob>>,
+}
+
+/// How the runner's embedded queues behave; tests make them poll faster.
+pub fn queue_options() -> LocalQueueOptions {
+    LocalQueueOptions { max_receives: 20, ..LocalQueueOptions::default() }
 }
 
 impl Runner {
     /// Opens the store and wires every capability. Fails only on what cannot work at all
-    /// (an unreadable data directory); missing settings are reported per endpoint instead.
+    /// (an unusable data directory); missing settings are reported per endpoint instead.
     pub async fn build(config: Config) -> Result<Runner, String> {
+        Self::build_with(config, queue_options()).await
+    }
+
+    pub async fn build_with(config: Config, queue_options: LocalQueueOptions) -> Result<Runner, String> {
+        let unusable = |e: &dyn std::fmt::Display| format!("DATA_DIR ({}) is not usable: {e}", config.data_dir.display());
         let mut jobs: Vec<Arc<dyn ScheduledJob>> = Vec::new();
         let store: Arc<dyn Store> = match &config.table_name {
             Some(table) => store::dynamodb(table).await,
             None => {
-                let (store, table) = store::embedded(&config.data_dir)
-                    .map_err(|e| format!("DATA_DIR ({}) is not usable: {e}", config.data_dir.display()))?;
+                let (store, table) = store::embedded(&config.data_dir).map_err(|e| unusable(&e))?;
                 jobs.push(Arc::new(PurgeExpired(table)));
                 store
             }
         };
+        let notifications = LocalQueue::open(&config.data_dir.join("queue.sqlite3"), NOTIFICATIONS_QUEUE, queue_options)
+            .map_err(|e| unusable(&e))?;
+        let vault = Arc::new(secrets::FileVault::new(config.data_dir.join("secrets.json")));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+
+        let mut consumers: Vec<(LocalQueue, Arc<dyn JobHandler>)> = Vec::new();
+        match config.require_bot() {
+            Ok(bot) => {
+                let connector = Arc::new(notifier::connector(&config, &bot, http.clone()).await);
+                let queue: Arc<dyn Queue> = Arc::new(notifications.clone());
+                consumers.push((notifications.clone(), Arc::new(notifier::notifier(store.clone(), queue, connector))));
+            }
+            Err(missing) => {
+                tracing::warn!(%missing, "the notifier is not running; ilert events wait in the queue until the bot is configured");
+            }
+        }
+
         let health = health_body(&config, store.backend());
-        let router = Router::new().route("/health", get(move || std::future::ready(Json(health.clone()))));
-        Ok(Runner { config, store, router, jobs })
+        let admin = management_api::AdminState::from_config(config.clone(), store.clone(), vault).await;
+        let webhook = ilert_webhook::WebhookState { store: store.clone(), queue: Arc::new(notifications.clone()) };
+        let router = Router::new()
+            .route("/health", get(move || std::future::ready(Json(health.clone()))))
+            .merge(management_api::router(admin))
+            .merge(ilert_webhook::router(webhook));
+        Ok(Runner { config, store, router, notifications, consumers, jobs })
     }
 
-    /// Serves until `shutdown` turns true.
-    pub async fn serve(
-        self,
-        listener: tokio::net::TcpListener,
-        shutdown: watch::Receiver<bool>,
-    ) -> std::io::Result<()> {
+    /// Starts the queue consumers and scheduled jobs in the background until `shutdown`.
+    pub fn start_background(&self, shutdown: watch::Receiver<bool>) {
+        for (queue, handler) in &self.consumers {
+            let (queue, handler, shutdown) = (queue.clone(), handler.clone(), shutdown.clone());
+            tokio::spawn(async move { queue.consume(handler, shutdown).await });
+        }
         for job in &self.jobs {
             tokio::spawn(run_on_timer(job.clone(), shutdown.clone()));
         }
+    }
+
+    /// Serves until `shutdown` turns true.
+    pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+        self.start_background(shutdown.clone());
         let mut stop = shutdown.clone();
         axum::serve(listener, self.router)
             .with_graceful_shutdown(async move {

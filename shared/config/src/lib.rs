@@ -75,6 +75,10 @@ pub struct Config {
     pub bot_tenant_id: Option<String>,
     pub bot_app_password: Option<SecretSetting>,
     pub admin_token: Option<SecretSetting>,
+    /// SQS FIFO queue of the alert path (Lambda; the local runner uses its embedded queue).
+    pub notifications_queue_url: Option<String>,
+    /// Name prefix of the Secrets Manager secrets we create (one ilert API key per connection).
+    pub connection_secret_prefix: String,
 }
 
 /// Every variable the configuration reads, with its default and meaning (the README's table).
@@ -117,6 +121,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("BOT_APP_PASSWORD_SECRET_ARN", "(unset)", "Secrets Manager ARN of the bot's client secret (Lambda)"),
     ("ADMIN_TOKEN", "(unset)", "bearer token of the management API (local runs)"),
     ("ADMIN_TOKEN_SECRET_ARN", "(unset)", "Secrets Manager ARN of the management API token (Lambda)"),
+    ("NOTIFICATIONS_QUEUE_URL", "(unset)", "SQS FIFO queue of the alert path (Lambda)"),
+    ("CONNECTION_SECRET_PREFIX", "ilert-teams/", "name prefix of the Secrets Manager secrets holding each connection's ilert API key (Lambda)"),
 ];
 
 impl Config {
@@ -192,14 +198,12 @@ impl Config {
         }
 
         let bot_app_id = get("BOT_APP_ID");
-        if let Some(id) = &bot_app_id {
-            if !is_guid(id) {
-                return Err(ConfigError::Invalid {
-                    var: "BOT_APP_ID",
-                    expected: "the bot's Microsoft App ID, a GUID",
-                    got: id.clone(),
-                });
-            }
+        if let Some(id) = bot_app_id.as_ref().filter(|id| !is_guid(id)) {
+            return Err(ConfigError::Invalid {
+                var: "BOT_APP_ID",
+                expected: "the bot's Microsoft App ID, a GUID",
+                got: id.clone(),
+            });
         }
         let bot_tenant_id = get("BOT_TENANT_ID");
         if let Some(t) = &bot_tenant_id {
@@ -224,6 +228,15 @@ impl Config {
             bot_tenant_id,
             bot_app_password: secret(&get, "BOT_APP_PASSWORD", "BOT_APP_PASSWORD_SECRET_ARN")?,
             admin_token: secret(&get, "ADMIN_TOKEN", "ADMIN_TOKEN_SECRET_ARN")?,
+            notifications_queue_url: match get("NOTIFICATIONS_QUEUE_URL") {
+                None => None,
+                Some(raw) => Some(
+                    parse_remote_url(&raw)
+                        .map_err(|expected| ConfigError::Invalid { var: "NOTIFICATIONS_QUEUE_URL", expected, got: raw })?
+                        .to_string(),
+                ),
+            },
+            connection_secret_prefix: get("CONNECTION_SECRET_PREFIX").unwrap_or_else(|| "ilert-teams/".to_owned()),
         })
     }
 
@@ -257,6 +270,13 @@ impl Config {
         self.admin_token.as_ref().ok_or(Missing {
             var: "ADMIN_TOKEN",
             meaning: "the management API's bearer token (or ADMIN_TOKEN_SECRET_ARN in Lambda)",
+        })
+    }
+
+    pub fn require_notifications_queue(&self) -> Result<&str, Missing> {
+        self.notifications_queue_url.as_deref().ok_or(Missing {
+            var: "NOTIFICATIONS_QUEUE_URL",
+            meaning: "the URL of the notifications SQS FIFO queue",
         })
     }
 

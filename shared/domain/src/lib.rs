@@ -4,6 +4,7 @@
 //! This crate must not know about AWS, HTTP, Teams wire formats or any concrete database:
 //! adapters live in other crates (`store`, `queue`) and implement the traits declared here.
 
+pub mod alerts;
 pub mod ids;
 pub mod model;
 pub mod queue;

@@ -139,7 +139,8 @@ pub struct Route {
 }
 
 /// What a route looks at to decide whether an alert event is for it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlertFacts {
     pub alert_source_id: Option<i64>,
     pub escalation_policy_id: Option<i64>,
@@ -147,14 +148,23 @@ pub struct AlertFacts {
 }
 
 impl Route {
-    pub fn matches(&self, alert: &AlertFacts, event: AlertEventKind) -> bool {
-        fn selects<T: PartialEq>(wanted: &[T], actual: Option<T>) -> bool {
+    /// Whether this route is for the alert at all (its source, policy and priority).
+    pub fn selects(&self, alert: &AlertFacts) -> bool {
+        fn wants<T: PartialEq>(wanted: &[T], actual: Option<T>) -> bool {
             wanted.is_empty() || actual.is_some_and(|a| wanted.contains(&a))
         }
-        selects(&self.alert_source_ids, alert.alert_source_id)
-            && selects(&self.escalation_policy_ids, alert.escalation_policy_id)
-            && selects(&self.priorities, alert.priority)
-            && (self.events.is_empty() || self.events.contains(&event))
+        wants(&self.alert_source_ids, alert.alert_source_id)
+            && wants(&self.escalation_policy_ids, alert.escalation_policy_id)
+            && wants(&self.priorities, alert.priority)
+    }
+
+    /// Whether events of this kind post (a new card, a thread reply) through this route.
+    pub fn posts(&self, event: AlertEventKind) -> bool {
+        self.events.is_empty() || self.events.contains(&event)
+    }
+
+    pub fn matches(&self, alert: &AlertFacts, event: AlertEventKind) -> bool {
+        self.selects(alert) && self.posts(event)
     }
 }
 

@@ -121,6 +121,8 @@ pub trait ClaimStore: Send + Sync {
     /// Claims `key` in `scope` for `ttl`. Exactly one of any number of concurrent callers gets
     /// `true`; the rest get `false` until the claim expires.
     async fn claim(&self, scope: &ClaimScope, kind: &str, key: &str, ttl: Duration) -> StoreResult<bool>;
+    /// Whether a live claim exists (does not take it).
+    async fn is_claimed(&self, scope: &ClaimScope, kind: &str, key: &str) -> StoreResult<bool>;
     /// Gives a claim back (the work it guarded failed and may be retried).
     async fn release(&self, scope: &ClaimScope, kind: &str, key: &str) -> StoreResult<()>;
 }

@@ -5,6 +5,7 @@ use aws_sdk_sqs::Client;
 use domain::queue::{Job, JobHandler, JobOutcome};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use tracing::Instrument;
 
 /// Changes a message's visibility so a throttled job comes back after `Retry-After`
 /// while keeping its place in its FIFO group.
@@ -82,22 +83,21 @@ pub async fn process_batch(event: SqsEvent, handler: &dyn JobHandler, visibility
     let mut blocked_groups: Vec<String> = Vec::new();
     for message in &event.records {
         let job = job(message);
-        let span = tracing::info_span!("job", correlation_id = %job.id, attempt = job.attempt);
-        let _enter = span.enter();
+        let span = tracing::info_span!("job", correlation_id = %job.id, attempt = job.attempt, tenant_id = tracing::field::Empty);
         if job.group.as_ref().is_some_and(|g| blocked_groups.contains(g)) {
             failures.push(failure(&job.id));
             continue;
         }
-        let outcome = handler.handle(&job).await;
+        let outcome = handler.handle(&job).instrument(span.clone()).await;
         let failed = match outcome {
             JobOutcome::Done => false,
             JobOutcome::RetryAfter(wait) => {
-                tracing::info!(retry_after_secs = wait.as_secs(), "job deferred");
+                span.in_scope(|| tracing::info!(retry_after_secs = wait.as_secs(), "job deferred"));
                 visibility.delay(message, wait.as_secs().max(1)).await;
                 true
             }
             JobOutcome::Failed(reason) => {
-                tracing::warn!(%reason, "job failed");
+                span.in_scope(|| tracing::warn!(%reason, "job failed"));
                 true
             }
         };

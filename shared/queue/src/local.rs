@@ -209,14 +209,14 @@ impl LocalQueue {
             let mut stmt = conn
                 .prepare("SELECT id, body, grp, reason FROM dead_letters WHERE queue = ?1 ORDER BY at")
                 .map_err(sql)?;
-            let rows = stmt
+            let rows: Vec<DeadLetter> = stmt
                 .query_map(params![queue], |r| {
                     Ok(DeadLetter { id: r.get(0)?, body: r.get(1)?, group: r.get(2)?, reason: r.get(3)? })
                 })
                 .map_err(sql)?
                 .collect::<Result<_, _>>()
-                .map_err(sql);
-            rows
+                .map_err(sql)?;
+            Ok(rows)
         })
         .await
     }
@@ -247,7 +247,7 @@ impl LocalQueue {
                 let queue = self.clone();
                 async move {
                     let span =
-                        tracing::info_span!("job", queue = queue.name, correlation_id = %job.id, attempt = job.attempt);
+                        tracing::info_span!("job", queue = queue.name, correlation_id = %job.id, attempt = job.attempt, tenant_id = tracing::field::Empty);
                     let outcome = tracing::Instrument::instrument(handler.handle(&job), span).await;
                     if let Err(e) = queue.settle(&job, outcome).await {
                         tracing::error!(error = %e, "cannot settle a job; it will be delivered again");

@@ -385,6 +385,10 @@ impl ClaimStore for TableStore {
         }
     }
 
+    async fn is_claimed(&self, scope: &ClaimScope, kind: &str, key: &str) -> StoreResult<bool> {
+        Ok(self.get_live(keys::claim(scope, kind, key)).await?.is_some())
+    }
+
     async fn release(&self, scope: &ClaimScope, kind: &str, key: &str) -> StoreResult<()> {
         let (pk, sk) = keys::claim(scope, kind, key);
         self.table.write(WriteOp::Delete { pk, sk, condition: Condition::Always }).await

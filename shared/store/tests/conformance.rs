@@ -128,8 +128,11 @@ async fn a_claim_expires_after_its_ttl_and_can_be_released(store: Arc<TableStore
     let scope = ClaimScope::Connection(ConnectionId::parse("c-ttl").unwrap());
     assert!(store.claim(&scope, "event", "e1", Duration::from_secs(1)).await.unwrap());
     assert!(!store.claim(&scope, "event", "e1", Duration::from_secs(1)).await.unwrap());
+    assert!(store.is_claimed(&scope, "event", "e1").await.unwrap());
+    assert!(!store.is_claimed(&scope, "event", "e2").await.unwrap());
     // TTL is in whole seconds: wait past the next boundary.
     tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(!store.is_claimed(&scope, "event", "e1").await.unwrap(), "an expired claim is not live, even before it is deleted");
     assert!(
         store.claim(&scope, "event", "e1", Duration::from_secs(60)).await.unwrap(),
         "an expired claim can be taken again"

@@ -1,0 +1,33 @@
+//! Lambda entry point of the notifier: an SQS event source with partial-batch failures.
+
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{LambdaEvent, service_fn};
+use std::sync::Arc;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn fail(message: String) -> Error {
+    tracing::error!(%message, "cannot start");
+    message.into()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init("notifier");
+    let config = config::Config::from_env().map_err(|e| fail(e.to_string()))?;
+    let bot = config.require_bot().map_err(|e| fail(e.to_string()))?;
+    let table = config.require_table().map_err(|e| fail(e.to_string()))?;
+    let queue_url = config.require_notifications_queue().map_err(|e| fail(e.to_string()))?;
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
+    let connector = Arc::new(notifier::connector(&config, &bot, http).await);
+    let sqs = aws_sdk_sqs::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
+    let queue = Arc::new(queue::SqsQueue::new(sqs.clone(), queue_url));
+    let handler = Arc::new(notifier::notifier(store::dynamodb(table).await, queue, connector));
+    let visibility = Arc::new(queue::lambda::Visibility::new(sqs));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let handler = handler.clone();
+        let visibility = visibility.clone();
+        async move { Ok::<_, Error>(queue::lambda::process_batch(event.payload, handler.as_ref(), &visibility).await) }
+    }))
+    .await
+}
