@@ -236,7 +236,7 @@ impl Config {
                         .to_string(),
                 ),
             },
-            connection_secret_prefix: get("CONNECTION_SECRET_PREFIX").unwrap_or_else(|| "ilert-teams/".to_owned()),
+            connection_secret_prefix: secret_prefix(get("CONNECTION_SECRET_PREFIX"))?,
         })
     }
 
@@ -330,6 +330,23 @@ fn secret(
             }
         }
         (None, None) => Ok(None),
+    }
+}
+
+/// A Secrets Manager name prefix: up to 256 of letters, digits and `/_+=.@-`.
+fn secret_prefix(raw: Option<String>) -> Result<String, ConfigError> {
+    let Some(prefix) = raw else {
+        return Ok("ilert-teams/".to_owned());
+    };
+    let valid = prefix.len() <= 256 && prefix.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+    if valid {
+        Ok(prefix)
+    } else {
+        Err(ConfigError::Invalid {
+            var: "CONNECTION_SECRET_PREFIX",
+            expected: "a Secrets Manager name prefix (up to 256 of a-z A-Z 0-9 / _ + = . @ -)",
+            got: prefix,
+        })
     }
 }
 

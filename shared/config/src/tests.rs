@@ -65,6 +65,8 @@ fn other_invalid_values_stop_with_the_variable_named() {
         ("TABLE_NAME", "x"),
         ("BOT_APP_PASSWORD_SECRET_ARN", "my-secret"),
         ("BOT_SERVICE_URL_HOSTS", " , "),
+        ("CONNECTION_SECRET_PREFIX", "bad prefix"),
+        ("NOTIFICATIONS_QUEUE_URL", "http://sqs.example.com/1/q.fifo"),
     ] {
         let err = config(&[(var, value)]).unwrap_err();
         assert!(err.to_string().starts_with(var), "{var}: {err}");
@@ -104,6 +106,14 @@ fn missing_bot_settings_name_the_variable() {
 fn hosts_are_parsed_as_a_list() {
     let c = config(&[("BOT_SERVICE_URL_HOSTS", "127.0.0.1, Smba.Example.net")]).unwrap();
     assert_eq!(c.endpoints.bot_service_url_hosts, vec!["127.0.0.1", "smba.example.net"]);
+}
+
+#[test]
+fn the_readme_documents_every_variable() {
+    let readme = include_str!("../../../README.md");
+    for (name, _, _) in VARIABLES {
+        assert!(readme.contains(&format!("`{name}`")), "README's configuration table lacks {name}");
+    }
 }
 
 #[test]

@@ -23,6 +23,21 @@ pub struct Connection {
     pub version: u64,
 }
 
+impl Connection {
+    /// Lower-case hex SHA-256 of a webhook secret's UTF-8 text: what a connection keeps.
+    pub fn hash_webhook_secret(secret: &str) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+    }
+
+    /// Whether `presented` is this connection's webhook secret, compared by hash in constant
+    /// time so the answer's timing says nothing about the secret.
+    pub fn webhook_secret_matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        Self::hash_webhook_secret(presented).as_bytes().ct_eq(self.webhook_secret_sha256.as_bytes()).into()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ConversationKind {

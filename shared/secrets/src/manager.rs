@@ -41,10 +41,8 @@ impl SecretSource for SecretsManagerSecret {
     async fn get(&self) -> Result<SecretString, SecretError> {
         // Holding the lock across the fetch makes concurrent callers share one read.
         let mut cached = self.cached.lock().await;
-        if let Some((value, at)) = cached.as_ref() {
-            if at.elapsed() < CACHE_TTL {
-                return Ok(value.clone());
-            }
+        if let Some((value, _)) = cached.as_ref().filter(|(_, at)| at.elapsed() < CACHE_TTL) {
+            return Ok(value.clone());
         }
         let out =
             self.client.get_secret_value().secret_id(&self.arn).send().await.map_err(|e| unavailable(&self.arn, e))?;
@@ -102,12 +100,9 @@ impl SecretVault for SecretsManagerVault {
     }
 
     async fn get(&self, reference: &str) -> Result<SecretString, SecretError> {
-        if let Ok(cache) = self.cache.lock() {
-            if let Some((value, at)) = cache.get(reference) {
-                if at.elapsed() < CACHE_TTL {
-                    return Ok(value.clone());
-                }
-            }
+        let cached = self.cache.lock().ok().and_then(|c| c.get(reference).filter(|(_, at)| at.elapsed() < CACHE_TTL).cloned());
+        if let Some((value, _)) = cached {
+            return Ok(value);
         }
         let out =
             self.client.get_secret_value().secret_id(reference).send().await.map_err(|e| unavailable(reference, e))?;
