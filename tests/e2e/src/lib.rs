@@ -166,10 +166,9 @@ pub fn verbs(card: &Value) -> Vec<String> {
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(map) => {
-                if map.get("type").and_then(Value::as_str) == Some("Action.Execute") {
-                    if let Some(verb) = map.get("verb").and_then(Value::as_str) {
-                        out.push(verb.to_owned());
-                    }
+                let verb = map.get("verb").and_then(Value::as_str);
+                if let (Some("Action.Execute"), Some(verb)) = (map.get("type").and_then(Value::as_str), verb) {
+                    out.push(verb.to_owned());
                 }
                 map.values().for_each(|v| walk(v, out));
             }

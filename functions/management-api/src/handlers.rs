@@ -1,0 +1,88 @@
+//! The HTTP handlers: extract, call one service function, shape the answer. Nothing else.
+
+use crate::state::AdminState;
+use crate::views::{
+    ConnectionList, ConnectionView, ConversationList, CreateConnection, CreateRoute, PatchConnection, RouteList,
+    RouteView,
+};
+use crate::{BASE_PATH, connections, conversations, routes};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use httpapi::{ApiResult, JsonBody, Path};
+
+/// Answers that carry a secret must not be kept by any cache on the way.
+const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-store");
+
+pub async fn create_connection(
+    State(state): State<AdminState>,
+    JsonBody(request): JsonBody<CreateConnection>,
+) -> ApiResult<Response> {
+    let created = connections::create(&state, request).await?;
+    let location = format!("{BASE_PATH}/connections/{}", created.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], [NO_STORE], Json(created)).into_response())
+}
+
+pub async fn list_connections(State(state): State<AdminState>) -> ApiResult<Json<ConnectionList>> {
+    connections::list(&state).await.map(Json)
+}
+
+pub async fn get_connection(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConnectionView>> {
+    connections::get(&state, &id).await.map(Json)
+}
+
+pub async fn patch_connection(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<PatchConnection>,
+) -> ApiResult<Json<ConnectionView>> {
+    connections::patch(&state, &id, request).await.map(Json)
+}
+
+pub async fn delete_connection(State(state): State<AdminState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    connections::delete(&state, &id).await.map(|()| StatusCode::NO_CONTENT)
+}
+
+pub async fn rotate_webhook_secret(State(state): State<AdminState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let rotated = connections::rotate_webhook_secret(&state, &id).await?;
+    Ok(([NO_STORE], Json(rotated)).into_response())
+}
+
+pub async fn list_conversations(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConversationList>> {
+    conversations::list(&state, &id).await.map(Json)
+}
+
+pub async fn create_route(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<CreateRoute>,
+) -> ApiResult<Response> {
+    let route = routes::create(&state, &id, request).await?;
+    let location = format!("{BASE_PATH}/connections/{id}/routes/{}", route.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(route)).into_response())
+}
+
+pub async fn list_routes(State(state): State<AdminState>, Path(id): Path<String>) -> ApiResult<Json<RouteList>> {
+    routes::list(&state, &id).await.map(Json)
+}
+
+pub async fn get_route(
+    State(state): State<AdminState>,
+    Path((id, route_id)): Path<(String, String)>,
+) -> ApiResult<Json<RouteView>> {
+    routes::get(&state, &id, &route_id).await.map(Json)
+}
+
+pub async fn delete_route(
+    State(state): State<AdminState>,
+    Path((id, route_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    routes::delete(&state, &id, &route_id).await.map(|()| StatusCode::NO_CONTENT)
+}
