@@ -49,6 +49,7 @@ impl ScheduledJob for PurgeExpired {
 
 /// The queue names of the runner, one per SQS queue of `template.yaml`.
 pub const NOTIFICATIONS_QUEUE: &str = "notifications";
+pub const PROVISIONING_QUEUE: &str = "provisioning";
 
 /// Everything the runner serves and runs.
 pub struct Runner {
@@ -56,6 +57,7 @@ pub struct Runner {
     pub store: Arc<dyn Store>,
     pub router: Router,
     pub notifications: LocalQueue,
+    pub provisioning: LocalQueue,
     consumers: Vec<(LocalQueue, Arc<dyn JobHandler>)>,
     jobs: Vec<Arc<dyn ScheduledJob>>,
 }
@@ -83,9 +85,11 @@ impl Runner {
                 store
             }
         };
-        let notifications = LocalQueue::open(&config.data_dir.join("queue.sqlite3"), NOTIFICATIONS_QUEUE, queue_options)
-            .map_err(|e| unusable(&e))?;
-        let vault = Arc::new(secrets::FileVault::new(config.data_dir.join("secrets.json")));
+        let notifications =
+            LocalQueue::open(&config.data_dir.join("queue.sqlite3"), NOTIFICATIONS_QUEUE, queue_options.clone())
+                .map_err(|e| unusable(&e))?;
+        let provisioning = notifications.sibling(PROVISIONING_QUEUE, queue_options);
+        let vault: Arc<dyn secrets::SecretVault> = Arc::new(secrets::FileVault::new(config.data_dir.join("secrets.json")));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()
@@ -104,13 +108,34 @@ impl Runner {
         }
 
         let health = health_body(&config, store.backend());
-        let admin = management_api::AdminState::from_config(config.clone(), store.clone(), vault).await;
+        let admin = management_api::AdminState::from_config(config.clone(), store.clone(), vault.clone()).await;
         let webhook = ilert_webhook::WebhookState { store: store.clone(), queue: Arc::new(notifications.clone()) };
+        let messaging = match messaging::MessagingState::from_config(
+            &config,
+            store.clone(),
+            vault.clone(),
+            Arc::new(provisioning.clone()),
+            http.clone(),
+        )
+        .await
+        {
+            Ok(state) => messaging::router(state),
+            // The endpoint still answers, naming the setting to add, so a half-configured
+            // runner says what it needs.
+            Err(missing) => Router::new().route(
+                "/api/messages",
+                axum::routing::any(move || {
+                    let missing = missing.clone();
+                    async move { httpapi::ApiError::NotConfigured(missing) }
+                }),
+            ),
+        };
         let router = Router::new()
             .route("/health", get(move || std::future::ready(Json(health.clone()))))
             .merge(management_api::router(admin))
-            .merge(ilert_webhook::router(webhook));
-        Ok(Runner { config, store, router, notifications, consumers, jobs })
+            .merge(ilert_webhook::router(webhook))
+            .merge(messaging);
+        Ok(Runner { config, store, router, notifications, provisioning, consumers, jobs })
     }
 
     /// Starts the queue consumers and scheduled jobs in the background until `shutdown`.

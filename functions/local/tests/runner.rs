@@ -29,6 +29,25 @@ async fn health_reports_the_store_and_what_is_not_configured() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[tokio::test]
+async fn an_endpoint_whose_settings_are_missing_answers_503_naming_the_variable() {
+    let dir = std::env::temp_dir().join(format!("runner-503-{}", std::process::id()));
+    let runner = local_runner::Runner::build(config(&[("DATA_DIR", dir.to_str().unwrap())])).await.unwrap();
+    for (path, var) in [("/api/messages", "BOT_APP_ID"), ("/admin/v1/connections", "ADMIN_TOKEN")] {
+        let response = runner
+            .router
+            .clone()
+            .oneshot(axum::http::Request::post(path).body(axum::body::Body::from("{}")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503, "{path}");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(json["error"]["message"].as_str().unwrap().starts_with(&format!("{var} is not set")), "{json}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn an_invalid_graph_url_stops_the_process_naming_the_variable() {
     let out = Command::new(env!("CARGO_BIN_EXE_ilert-teams-local"))
@@ -71,4 +90,27 @@ fn the_binary_serves_health_on_its_port() {
     let response = answered.expect("the runner listened");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"store\":\"embedded\""), "{response}");
+}
+
+#[tokio::test]
+async fn every_http_route_of_the_template_is_served() {
+    let dir = std::env::temp_dir().join(format!("runner-routes-{}", std::process::id()));
+    let runner = local_runner::Runner::build(config(&[("DATA_DIR", dir.to_str().unwrap())])).await.unwrap();
+    let template = include_str!("../../../template.yaml");
+    let routes: Vec<(&str, String)> = template
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("RouteKey: "))
+        .map(|key| {
+            let (method, path) = key.split_once(' ').unwrap();
+            let path = path.replace("{proxy+}", "connections").replace("{connectionId}", "some-connection");
+            (if method == "ANY" { "GET" } else { method }, path)
+        })
+        .collect();
+    assert!(routes.len() >= 3, "the template's routes were found: {routes:?}");
+    for (method, path) in routes {
+        let request = axum::http::Request::builder().method(method).uri(&path).body(axum::body::Body::from("{}")).unwrap();
+        let response = runner.router.clone().oneshot(request).await.unwrap();
+        assert_ne!(response.status(), 404, "{method} {path} is in template.yaml but the runner does not serve it");
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -77,6 +77,8 @@ pub struct Config {
     pub admin_token: Option<SecretSetting>,
     /// SQS FIFO queue of the alert path (Lambda; the local runner uses its embedded queue).
     pub notifications_queue_url: Option<String>,
+    /// SQS queue of channel, chat and meeting jobs (Lambda; the local runner uses its embedded queue).
+    pub provisioning_queue_url: Option<String>,
     /// Name prefix of the Secrets Manager secrets we create (one ilert API key per connection).
     pub connection_secret_prefix: String,
 }
@@ -122,6 +124,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("ADMIN_TOKEN", "(unset)", "bearer token of the management API (local runs)"),
     ("ADMIN_TOKEN_SECRET_ARN", "(unset)", "Secrets Manager ARN of the management API token (Lambda)"),
     ("NOTIFICATIONS_QUEUE_URL", "(unset)", "SQS FIFO queue of the alert path (Lambda)"),
+    ("PROVISIONING_QUEUE_URL", "(unset)", "SQS queue of channel, chat and meeting jobs (Lambda)"),
     ("CONNECTION_SECRET_PREFIX", "ilert-teams/", "name prefix of the Secrets Manager secrets holding each connection's ilert API key (Lambda)"),
 ];
 
@@ -228,14 +231,8 @@ impl Config {
             bot_tenant_id,
             bot_app_password: secret(&get, "BOT_APP_PASSWORD", "BOT_APP_PASSWORD_SECRET_ARN")?,
             admin_token: secret(&get, "ADMIN_TOKEN", "ADMIN_TOKEN_SECRET_ARN")?,
-            notifications_queue_url: match get("NOTIFICATIONS_QUEUE_URL") {
-                None => None,
-                Some(raw) => Some(
-                    parse_remote_url(&raw)
-                        .map_err(|expected| ConfigError::Invalid { var: "NOTIFICATIONS_QUEUE_URL", expected, got: raw })?
-                        .to_string(),
-                ),
-            },
+            notifications_queue_url: queue_url(&get, "NOTIFICATIONS_QUEUE_URL")?,
+            provisioning_queue_url: queue_url(&get, "PROVISIONING_QUEUE_URL")?,
             connection_secret_prefix: secret_prefix(get("CONNECTION_SECRET_PREFIX"))?,
         })
     }
@@ -277,6 +274,13 @@ impl Config {
         self.notifications_queue_url.as_deref().ok_or(Missing {
             var: "NOTIFICATIONS_QUEUE_URL",
             meaning: "the URL of the notifications SQS FIFO queue",
+        })
+    }
+
+    pub fn require_provisioning_queue(&self) -> Result<&str, Missing> {
+        self.provisioning_queue_url.as_deref().ok_or(Missing {
+            var: "PROVISIONING_QUEUE_URL",
+            meaning: "the URL of the provisioning SQS queue (channel, chat and meeting jobs)",
         })
     }
 
@@ -330,6 +334,15 @@ fn secret(
             }
         }
         (None, None) => Ok(None),
+    }
+}
+
+fn queue_url(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<String>, ConfigError> {
+    match get(var) {
+        None => Ok(None),
+        Some(raw) => parse_remote_url(&raw)
+            .map(|url| Some(url.to_string()))
+            .map_err(|expected| ConfigError::Invalid { var, expected, got: raw }),
     }
 }
 
