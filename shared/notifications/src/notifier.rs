@@ -5,7 +5,7 @@ use crate::teams::{PostError, TeamsPoster};
 use async_trait::async_trait;
 use chrono::Utc;
 use domain::alerts::thread_reply;
-use domain::model::{AlertCard, AlertRecord, ConversationRef, ConversationStatus};
+use domain::model::{AlertCard, AlertRecord, ConversationKind, ConversationRef, ConversationStatus};
 use domain::queue::{Job, JobHandler, JobOutcome, Queue};
 use domain::store::{ClaimScope, Store, StoreError};
 use domain::{ConversationId, TenantId};
@@ -89,6 +89,19 @@ impl Notifier {
                 None => targets.push(entry),
             }
         }
+        // Routes that also notify responders personally: their 1:1 chats with the bot.
+        if routes.iter().any(|r| r.selects(&job.event.facts) && r.notify_responders && r.posts(job.event.kind)) {
+            match self.personal_chats_of_responders(&connection.tenant_id, &job.event.snapshot).await {
+                Ok(chats) => {
+                    for chat in chats {
+                        if !targets.iter().any(|t| t.0 == chat) {
+                            targets.push((chat, true, reply.clone()));
+                        }
+                    }
+                }
+                Err(e) => return store_failure(e),
+            }
+        }
         // A card that exists stays true even where the route no longer posts this event.
         match self.store.list_cards(&job.connection_id, &job.event.alert_id).await {
             Ok(cards) => {
@@ -118,6 +131,37 @@ impl Notifier {
             Ok(_) => JobOutcome::Done,
             Err(e) => store_failure(e),
         }
+    }
+
+    /// The personal conversations the bot has with the alert's responders (ilert users matched
+    /// to Teams users); responders without a match or without the bot installed are skipped.
+    async fn personal_chats_of_responders(
+        &self,
+        tenant: &TenantId,
+        snapshot: &serde_json::Value,
+    ) -> Result<Vec<ConversationId>, StoreError> {
+        let responder_ids: Vec<i64> = snapshot
+            .get("responders")
+            .and_then(|r| r.as_array())
+            .map(|list| list.iter().filter_map(|r| r.pointer("/user/id").and_then(|id| id.as_i64())).collect())
+            .unwrap_or_default();
+        if responder_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut users = Vec::new();
+        for id in responder_ids {
+            users.extend(self.store.users_for_ilert_user(tenant, id).await?.into_iter().map(|m| m.aad_object_id));
+        }
+        let chats = self
+            .store
+            .list_conversations(tenant)
+            .await?
+            .into_iter()
+            .filter(|c| c.kind == ConversationKind::Personal && c.is_usable())
+            .filter(|c| c.user_aad_object_id.as_ref().is_some_and(|u| users.contains(u)))
+            .map(|c| c.conversation_id)
+            .collect();
+        Ok(chats)
     }
 
     /// Applies the event to the alert record, retrying lost optimistic races.

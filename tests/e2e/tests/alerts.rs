@@ -195,3 +195,38 @@ async fn throttling_is_absorbed_and_every_card_arrives() {
     assert_eq!(cards.len(), 3, "every card delivered once despite the 429s");
     assert!(world.connector.requests().iter().any(|r| r.status == 429), "the simulator did throttle");
 }
+
+#[tokio::test]
+async fn a_route_can_also_notify_the_responders_personally() {
+    let (world, connection, secret) = connected_world(json!({ "notifyResponders": true })).await;
+    let tenant = TenantId::parse(TENANT).unwrap();
+    // Jane (ilert user 2, the alert's responder) has the bot installed personally.
+    let jane = domain::AadObjectId::parse("aad-jane").unwrap();
+    let chat = "a:1personal-jane";
+    world.connector.add_conversation(chat, TENANT);
+    let mut personal = world.install_channel(TENANT, chat).await;
+    personal.kind = domain::model::ConversationKind::Personal;
+    personal.team = None;
+    personal.user_aad_object_id = Some(jane.clone());
+    world.runner.store.save_conversation(&personal).await.unwrap();
+    world
+        .runner
+        .store
+        .put_user_mapping(&domain::model::UserMapping {
+            tenant_id: tenant,
+            aad_object_id: jane,
+            ilert_user_id: 2,
+            email: "jane@contoso.com".into(),
+            display_name: Some("Jane Doe".into()),
+            source: domain::model::MappingSource::DirectorySync,
+            updated_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    world.webhook(&connection, &secret, &alert_event("55", "alert-created", "PENDING", 0, "p1")).await;
+    world.settle(WAIT).await;
+    assert_eq!(world.connector.activities_in(CHANNEL).len(), 1, "the channel card");
+    let direct = world.connector.activities_in(chat);
+    assert_eq!(direct.len(), 1, "and Jane's own card");
+    assert!(card_of(&direct[0].activity).to_string().contains("Disk full on db-1"));
+}
