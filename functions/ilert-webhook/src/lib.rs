@@ -106,13 +106,22 @@ async fn receive(
         }
     };
     let scope = ClaimScope::Connection(connection_id.clone());
-    if state.store.is_claimed(&scope, "ilert-event", &event.key).await.map_err(|e| ApiError::Unavailable(e.to_string()))? {
+    if state
+        .store
+        .is_claimed(&scope, "ilert-event", &event.key)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?
+    {
         return Ok(accepted(StatusCode::OK, serde_json::json!({ "status": "duplicate", "eventKey": event.key })));
     }
     let key = event.key.clone();
     let job = NotificationJob::Event(EventJob { connection_id, event });
     // Durable before we answer: once the queue has it, it will be processed.
-    state.queue.send(job.message()).await.map_err(|e| ApiError::Unavailable(format!("could not queue the event: {e}")))?;
+    state
+        .queue
+        .send(job.message())
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("could not queue the event: {e}")))?;
     tracing::info!(event_key = key, alert = hook.id, event_type = %hook.event_type, "ilert event queued");
     Ok(accepted(StatusCode::ACCEPTED, serde_json::json!({ "status": "accepted", "eventKey": key })))
 }

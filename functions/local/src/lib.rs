@@ -75,7 +75,8 @@ impl Runner {
     }
 
     pub async fn build_with(config: Config, queue_options: LocalQueueOptions) -> Result<Runner, String> {
-        let unusable = |e: &dyn std::fmt::Display| format!("DATA_DIR ({}) is not usable: {e}", config.data_dir.display());
+        let unusable =
+            |e: &dyn std::fmt::Display| format!("DATA_DIR ({}) is not usable: {e}", config.data_dir.display());
         let mut jobs: Vec<Arc<dyn ScheduledJob>> = Vec::new();
         let store: Arc<dyn Store> = match &config.table_name {
             Some(table) => store::dynamodb(table).await,
@@ -89,7 +90,8 @@ impl Runner {
             LocalQueue::open(&config.data_dir.join("queue.sqlite3"), NOTIFICATIONS_QUEUE, queue_options.clone())
                 .map_err(|e| unusable(&e))?;
         let provisioning = notifications.sibling(PROVISIONING_QUEUE, queue_options);
-        let vault: Arc<dyn secrets::SecretVault> = Arc::new(secrets::FileVault::new(config.data_dir.join("secrets.json")));
+        let vault: Arc<dyn secrets::SecretVault> =
+            Arc::new(secrets::FileVault::new(config.data_dir.join("secrets.json")));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()
@@ -100,7 +102,17 @@ impl Runner {
             Ok(bot) => {
                 let connector = Arc::new(notifier::connector(&config, &bot, http.clone()).await);
                 let queue: Arc<dyn Queue> = Arc::new(notifications.clone());
-                consumers.push((notifications.clone(), Arc::new(notifier::notifier(store.clone(), queue, connector))));
+                consumers.push((
+                    notifications.clone(),
+                    Arc::new(notifier::notifier(store.clone(), queue, connector.clone())),
+                ));
+                let tokens = channel_provisioner::bot_tokens(&config, &bot, http.clone()).await;
+                let graph = channel_provisioner::graph_client(&config, tokens, http.clone())
+                    .map_err(|e| format!("GRAPH_URL is not usable: {e}"))?;
+                consumers.push((
+                    provisioning.clone(),
+                    Arc::new(channel_provisioner::handler(store.clone(), graph, connector)),
+                ));
             }
             Err(missing) => {
                 tracing::warn!(%missing, "the notifier is not running; ilert events wait in the queue until the bot is configured");
@@ -150,7 +162,11 @@ impl Runner {
     }
 
     /// Serves until `shutdown` turns true.
-    pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
         self.start_background(shutdown.clone());
         let mut stop = shutdown.clone();
         axum::serve(listener, self.router)

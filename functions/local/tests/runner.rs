@@ -108,7 +108,8 @@ async fn every_http_route_of_the_template_is_served() {
         .collect();
     assert!(routes.len() >= 3, "the template's routes were found: {routes:?}");
     for (method, path) in routes {
-        let request = axum::http::Request::builder().method(method).uri(&path).body(axum::body::Body::from("{}")).unwrap();
+        let request =
+            axum::http::Request::builder().method(method).uri(&path).body(axum::body::Body::from("{}")).unwrap();
         let response = runner.router.clone().oneshot(request).await.unwrap();
         assert_ne!(response.status(), 404, "{method} {path} is in template.yaml but the runner does not serve it");
     }

@@ -24,15 +24,15 @@ pub async fn connector(config: &Config, bot: &BotSettings, http: reqwest::Client
     botframework::ConnectorClient::new(
         http,
         tokens,
-        botframework::ConnectorConfig {
-            bot_tenant_id: bot.tenant_id.clone(),
-            token_scope: config.endpoints.bot_token_scope.clone(),
-            allowed_hosts: config.endpoints.bot_service_url_hosts.clone(),
-        },
+        botframework::ConnectorConfig::from_endpoints(&config.endpoints, bot.tenant_id.clone()),
     )
 }
 
 /// The notifier over a store, the queue it feeds deliveries back into, and Teams.
-pub fn notifier(store: Arc<dyn Store>, queue: Arc<dyn Queue>, connector: Arc<botframework::ConnectorClient>) -> Notifier {
+pub fn notifier(
+    store: Arc<dyn Store>,
+    queue: Arc<dyn Queue>,
+    connector: Arc<botframework::ConnectorClient>,
+) -> Notifier {
     Notifier::new(store, queue, Arc::new(ConnectorPoster::new(connector, CONNECTOR_BUDGET)), NotifierOptions::default())
 }

@@ -125,7 +125,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("ADMIN_TOKEN_SECRET_ARN", "(unset)", "Secrets Manager ARN of the management API token (Lambda)"),
     ("NOTIFICATIONS_QUEUE_URL", "(unset)", "SQS FIFO queue of the alert path (Lambda)"),
     ("PROVISIONING_QUEUE_URL", "(unset)", "SQS queue of channel, chat and meeting jobs (Lambda)"),
-    ("CONNECTION_SECRET_PREFIX", "ilert-teams/", "name prefix of the Secrets Manager secrets holding each connection's ilert API key (Lambda)"),
+    (
+        "CONNECTION_SECRET_PREFIX",
+        "ilert-teams/",
+        "name prefix of the Secrets Manager secrets holding each connection's ilert API key (Lambda)",
+    ),
 ];
 
 impl Config {
@@ -271,10 +275,9 @@ impl Config {
     }
 
     pub fn require_notifications_queue(&self) -> Result<&str, Missing> {
-        self.notifications_queue_url.as_deref().ok_or(Missing {
-            var: "NOTIFICATIONS_QUEUE_URL",
-            meaning: "the URL of the notifications SQS FIFO queue",
-        })
+        self.notifications_queue_url
+            .as_deref()
+            .ok_or(Missing { var: "NOTIFICATIONS_QUEUE_URL", meaning: "the URL of the notifications SQS FIFO queue" })
     }
 
     pub fn require_provisioning_queue(&self) -> Result<&str, Missing> {
@@ -340,9 +343,11 @@ fn secret(
 fn queue_url(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<String>, ConfigError> {
     match get(var) {
         None => Ok(None),
-        Some(raw) => parse_remote_url(&raw)
-            .map(|url| Some(url.to_string()))
-            .map_err(|expected| ConfigError::Invalid { var, expected, got: raw }),
+        Some(raw) => parse_remote_url(&raw).map(|url| Some(url.to_string())).map_err(|expected| ConfigError::Invalid {
+            var,
+            expected,
+            got: raw,
+        }),
     }
 }
 

@@ -151,8 +151,14 @@ mod tests {
     #[test]
     fn replies_say_what_happened() {
         assert_eq!(thread_reply(&event(AlertEventKind::Created, AlertStatus::Pending, 0)), None);
-        assert_eq!(thread_reply(&event(AlertEventKind::Accepted, AlertStatus::Accepted, 0)).unwrap(), "Accepted by Jane Doe");
-        assert_eq!(thread_reply(&event(AlertEventKind::Escalated, AlertStatus::Pending, 0)).unwrap(), "Escalated to Jane Doe");
+        assert_eq!(
+            thread_reply(&event(AlertEventKind::Accepted, AlertStatus::Accepted, 0)).unwrap(),
+            "Accepted by Jane Doe"
+        );
+        assert_eq!(
+            thread_reply(&event(AlertEventKind::Escalated, AlertStatus::Pending, 0)).unwrap(),
+            "Escalated to Jane Doe"
+        );
         let mut comment = event(AlertEventKind::Comment, AlertStatus::Pending, 0);
         comment.comment = Some("rebooting db-1".into());
         assert_eq!(thread_reply(&comment).unwrap(), "Comment from Jane Doe: rebooting db-1");

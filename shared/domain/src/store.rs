@@ -89,6 +89,14 @@ pub trait AlertStore: Send + Sync {
     /// Optimistic write: `card.version` is the version read (0 = new).
     async fn save_card(&self, card: &AlertCard) -> StoreResult<AlertCard>;
     async fn list_cards(&self, connection: &ConnectionId, alert: &AlertId) -> StoreResult<Vec<AlertCard>>;
+    /// The card whose thread this is (`thread_id` as the card stored it, `19:…;messageid=…`):
+    /// how a reply in a channel thread finds its alert. Read through an index, so a card saved
+    /// a moment ago may not be found yet.
+    async fn card_for_thread(
+        &self,
+        connection: &ConnectionId,
+        thread_id: &ConversationId,
+    ) -> StoreResult<Option<AlertCard>>;
 }
 
 #[async_trait]

@@ -48,7 +48,8 @@ fn actor_of(hook: &WebhookEvent, kind: AlertEventKind) -> Option<String> {
     use ilert::ResponderStatus;
     let accepted = hook.responders.iter().find(|r| matches!(r.status, Some(ResponderStatus::Accepted)));
     let names = || {
-        let all: Vec<String> = hook.responders.iter().map(|r| r.user.display_name()).filter(|n| !n.is_empty()).collect();
+        let all: Vec<String> =
+            hook.responders.iter().map(|r| r.user.display_name()).filter(|n| !n.is_empty()).collect();
         (!all.is_empty()).then(|| all.join(", "))
     };
     let legacy = || {
@@ -80,7 +81,11 @@ pub fn normalize(hook: &WebhookEvent, raw: serde_json::Value) -> Result<AlertEve
         key: hook.dedup_key(),
         kind,
         alert_id,
-        occurred_at: hook.timestamp.or(hook.resolved_on.filter(|_| kind == AlertEventKind::Resolved)).or(hook.report_time).unwrap_or_else(Utc::now),
+        occurred_at: hook
+            .timestamp
+            .or(hook.resolved_on.filter(|_| kind == AlertEventKind::Resolved))
+            .or(hook.report_time)
+            .unwrap_or_else(Utc::now),
         status: status_of(hook, kind),
         facts: AlertFacts {
             alert_source_id: hook.alert_source.as_ref().map(|s| s.id),
@@ -117,7 +122,10 @@ mod tests {
         assert_eq!(e.status, Some(AlertStatus::Accepted));
         assert_eq!(e.actor.as_deref(), Some("Jane Doe"));
         assert_eq!(e.key, "6f1c2a8e-1111-4222-8333-944455556666");
-        assert_eq!(e.facts, AlertFacts { alert_source_id: Some(7), escalation_policy_id: Some(9), priority: Some(Priority::High) });
+        assert_eq!(
+            e.facts,
+            AlertFacts { alert_source_id: Some(7), escalation_policy_id: Some(9), priority: Some(Priority::High) }
+        );
         assert_eq!(e.snapshot["alertSource"]["name"], "Grafana");
     }
 

@@ -43,7 +43,12 @@ fn store_failure(e: StoreError) -> JobOutcome {
 }
 
 impl Notifier {
-    pub fn new(store: Arc<dyn Store>, queue: Arc<dyn Queue>, teams: Arc<dyn TeamsPoster>, options: NotifierOptions) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        teams: Arc<dyn TeamsPoster>,
+        options: NotifierOptions,
+    ) -> Self {
         Self { store, queue, teams, options }
     }
 
@@ -219,7 +224,10 @@ impl Notifier {
             },
             Some(card) if card.rendered_revision < record.version => {
                 match self.teams.update_card(&conversation, &card, content.clone()).await {
-                    Ok(()) => match self.save_card(AlertCard { rendered_revision: record.version, updated_at: Utc::now(), ..card }).await {
+                    Ok(()) => match self
+                        .save_card(AlertCard { rendered_revision: record.version, updated_at: Utc::now(), ..card })
+                        .await
+                    {
                         Ok(card) => card,
                         Err(outcome) => return outcome,
                     },
@@ -264,7 +272,11 @@ impl Notifier {
             Ok(p) => p,
             Err(e) => return Err(self.teams_failure(conversation, e).await),
         };
-        let previous = self.store.get_card(&job.connection_id, &job.alert_id, &job.conversation_id).await.map_err(store_failure)?;
+        let previous = self
+            .store
+            .get_card(&job.connection_id, &job.alert_id, &job.conversation_id)
+            .await
+            .map_err(store_failure)?;
         let card = AlertCard {
             connection_id: job.connection_id.clone(),
             alert_id: job.alert_id.clone(),
@@ -303,10 +315,12 @@ impl Notifier {
             current.updated_at = Utc::now();
             match self.store.save_conversation(&current).await {
                 Ok(_) => return,
-                Err(StoreError::Conflict(_)) => match self.store.get_conversation(&current.tenant_id, &current.conversation_id).await {
-                    Ok(Some(fresh)) => current = fresh,
-                    _ => return,
-                },
+                Err(StoreError::Conflict(_)) => {
+                    match self.store.get_conversation(&current.tenant_id, &current.conversation_id).await {
+                        Ok(Some(fresh)) => current = fresh,
+                        _ => return,
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "could not mark the conversation unusable");
                     return;

@@ -39,9 +39,15 @@ pub enum PostError {
 #[async_trait]
 pub trait TeamsPoster: Send + Sync {
     /// Posts `card` as the first message of a new thread (channel) or into the chat.
-    async fn post_card(&self, conversation: &ConversationRef, card: serde_json::Value) -> Result<PostedCard, PostError>;
+    async fn post_card(&self, conversation: &ConversationRef, card: serde_json::Value)
+    -> Result<PostedCard, PostError>;
     /// Replaces the card for everyone.
-    async fn update_card(&self, conversation: &ConversationRef, card: &AlertCard, content: serde_json::Value) -> Result<(), PostError>;
+    async fn update_card(
+        &self,
+        conversation: &ConversationRef,
+        card: &AlertCard,
+        content: serde_json::Value,
+    ) -> Result<(), PostError>;
     /// Adds a line under the card.
     async fn reply(&self, conversation: &ConversationRef, card: &AlertCard, text: &str) -> Result<(), PostError>;
 }
@@ -79,11 +85,16 @@ fn classify(e: ConnectorError) -> PostError {
 
 #[async_trait]
 impl TeamsPoster for ConnectorPoster {
-    async fn post_card(&self, conversation: &ConversationRef, card: serde_json::Value) -> Result<PostedCard, PostError> {
+    async fn post_card(
+        &self,
+        conversation: &ConversationRef,
+        card: serde_json::Value,
+    ) -> Result<PostedCard, PostError> {
         let activity = Activity::card_message(card);
         let conversation_id = conversation.conversation_id.as_str();
         if conversation.kind == ConversationKind::Channel {
-            let parameters = ConversationParameters::channel_thread(conversation_id, conversation.tenant_id.as_str(), activity);
+            let parameters =
+                ConversationParameters::channel_thread(conversation_id, conversation.tenant_id.as_str(), activity);
             let created = self
                 .connector
                 .create_conversation(&conversation.service_url, &parameters, self.deadline())
@@ -104,11 +115,22 @@ impl TeamsPoster for ConnectorPoster {
         Ok(PostedCard { thread_id: conversation_id.to_owned(), activity_id })
     }
 
-    async fn update_card(&self, conversation: &ConversationRef, card: &AlertCard, content: serde_json::Value) -> Result<(), PostError> {
+    async fn update_card(
+        &self,
+        conversation: &ConversationRef,
+        card: &AlertCard,
+        content: serde_json::Value,
+    ) -> Result<(), PostError> {
         let mut activity = Activity::card_message(content);
         activity.id = Some(card.activity_id.clone());
         self.connector
-            .update_activity(&conversation.service_url, card.thread_id.as_str(), &card.activity_id, &activity, self.deadline())
+            .update_activity(
+                &conversation.service_url,
+                card.thread_id.as_str(),
+                &card.activity_id,
+                &activity,
+                self.deadline(),
+            )
             .await
             .map(drop)
             .map_err(classify)
@@ -118,10 +140,18 @@ impl TeamsPoster for ConnectorPoster {
         let activity = Activity::text_message(text);
         let result = if conversation.kind == ConversationKind::Channel {
             // In a channel the thread is its own conversation: posting there replies under the card.
-            self.connector.send_to_conversation(&conversation.service_url, card.thread_id.as_str(), &activity, self.deadline()).await
+            self.connector
+                .send_to_conversation(&conversation.service_url, card.thread_id.as_str(), &activity, self.deadline())
+                .await
         } else {
             self.connector
-                .reply_to_activity(&conversation.service_url, card.thread_id.as_str(), &card.activity_id, &activity, self.deadline())
+                .reply_to_activity(
+                    &conversation.service_url,
+                    card.thread_id.as_str(),
+                    &card.activity_id,
+                    &activity,
+                    self.deadline(),
+                )
                 .await
         };
         result.map(drop).map_err(classify)

@@ -100,7 +100,8 @@ impl SecretVault for SecretsManagerVault {
     }
 
     async fn get(&self, reference: &str) -> Result<SecretString, SecretError> {
-        let cached = self.cache.lock().ok().and_then(|c| c.get(reference).filter(|(_, at)| at.elapsed() < CACHE_TTL).cloned());
+        let cached =
+            self.cache.lock().ok().and_then(|c| c.get(reference).filter(|(_, at)| at.elapsed() < CACHE_TTL).cloned());
         if let Some((value, _)) = cached {
             return Ok(value);
         }

@@ -68,6 +68,11 @@ pub fn card(connection: &ConnectionId, alert_id: &AlertId, conversation: &Conver
     (alert_pk(connection, alert_id), format!("{CARD_PREFIX}{conversation}"))
 }
 
+/// GSI1 key of a card under the thread it opened, so a reply in the thread finds its alert.
+pub fn card_thread(connection: &ConnectionId, thread: &ConversationId) -> (String, String) {
+    (format!("CONNECTION#{connection}#THREAD#{thread}"), "CARD".into())
+}
+
 pub fn users_pk(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}#USERS")
 }

@@ -290,7 +290,7 @@ impl AlertStore for TableStore {
         let version = self
             .write_versioned(
                 keys::card(&card.connection_id, &card.alert_id, &card.conversation_id),
-                None,
+                Some(keys::card_thread(&card.connection_id, &card.thread_id)),
                 encode(card)?,
                 card.version,
             )
@@ -300,6 +300,21 @@ impl AlertStore for TableStore {
 
     async fn list_cards(&self, connection: &ConnectionId, alert: &AlertId) -> StoreResult<Vec<AlertCard>> {
         self.query_as(Query::primary(keys::alert_pk(connection, alert)).prefix(keys::CARD_PREFIX)).await
+    }
+
+    async fn card_for_thread(
+        &self,
+        connection: &ConnectionId,
+        thread_id: &ConversationId,
+    ) -> StoreResult<Option<AlertCard>> {
+        let (pk, _) = keys::card_thread(connection, thread_id);
+        let found: Vec<AlertCard> = self.query_as(Query::gsi1(pk)).await?;
+        // The index is eventually consistent; the base item is the truth about its connection
+        // and thread. Should two cards ever claim one thread, the newest wins.
+        Ok(found
+            .into_iter()
+            .filter(|c| &c.connection_id == connection && &c.thread_id == thread_id)
+            .max_by_key(|c| c.updated_at))
     }
 }
 

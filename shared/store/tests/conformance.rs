@@ -132,7 +132,10 @@ async fn a_claim_expires_after_its_ttl_and_can_be_released(store: Arc<TableStore
     assert!(!store.is_claimed(&scope, "event", "e2").await.unwrap());
     // TTL is in whole seconds: wait past the next boundary.
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert!(!store.is_claimed(&scope, "event", "e1").await.unwrap(), "an expired claim is not live, even before it is deleted");
+    assert!(
+        !store.is_claimed(&scope, "event", "e1").await.unwrap(),
+        "an expired claim is not live, even before it is deleted"
+    );
     assert!(
         store.claim(&scope, "event", "e1", Duration::from_secs(60)).await.unwrap(),
         "an expired claim can be taken again"
@@ -340,6 +343,38 @@ async fn alerts_and_cards_round_trip(store: Arc<TableStore>) {
     assert!(store.delete_route(&c, &RouteId::parse("nope").unwrap()).await.is_ok_and(|deleted| !deleted));
 }
 
+async fn a_card_is_found_by_its_thread(store: Arc<TableStore>) {
+    let c = ConnectionId::parse("conn-threads").unwrap();
+    let other = ConnectionId::parse("conn-threads-other").unwrap();
+    let a = store.save_alert(&alert(&c, "314")).await.unwrap();
+    let thread = ConversationId::parse("19:t@thread.tacv2;messageid=1759944781430").unwrap();
+    let card = AlertCard {
+        connection_id: c.clone(),
+        alert_id: a.alert_id.clone(),
+        conversation_id: ConversationId::parse("19:t@thread.tacv2").unwrap(),
+        thread_id: thread.clone(),
+        activity_id: "1759944781430".into(),
+        rendered_revision: 1,
+        updated_at: Utc::now(),
+        version: 0,
+    };
+    let saved = store.save_card(&card).await.unwrap();
+    assert_eq!(store.card_for_thread(&c, &thread).await.unwrap(), Some(saved.clone()));
+    // Another thread of the same channel, the bare channel, another connection: nothing.
+    let elsewhere = ConversationId::parse("19:t@thread.tacv2;messageid=1759944781999").unwrap();
+    assert!(store.card_for_thread(&c, &elsewhere).await.unwrap().is_none());
+    assert!(store.card_for_thread(&c, &card.conversation_id).await.unwrap().is_none());
+    assert!(store.card_for_thread(&other, &thread).await.unwrap().is_none());
+    // An update keeps one entry, with the new revision.
+    let updated = store.save_card(&AlertCard { rendered_revision: 2, ..saved }).await.unwrap();
+    let found = store.card_for_thread(&c, &thread).await.unwrap().unwrap();
+    assert_eq!((found.rendered_revision, found.version), (2, updated.version));
+    // Deleting the connection takes the card, and so its thread entry, with it.
+    store.create_connection(&connection("conn-threads", &tenant("t-threads"))).await.unwrap();
+    assert!(store.delete_connection(&c).await.unwrap());
+    assert!(store.card_for_thread(&c, &thread).await.unwrap().is_none());
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -374,6 +409,7 @@ conformance!(
     batch_writes_apply_every_item,
     tenants_are_kept_apart,
     alerts_and_cards_round_trip,
+    a_card_is_found_by_its_thread,
 );
 
 #[tokio::test]

@@ -78,7 +78,9 @@ async fn run() {
     let minimum = Duration::from_secs_f64(writes as f64 / 50.0);
     let nominal = CONVERSATIONS * (1 + 2 * UPDATES.len());
     println!("fanout: {CONVERSATIONS} conversations x (1 card + {} updates)", UPDATES.len());
-    println!("fanout: writes to Teams      {writes} (nominal {nominal}: updates that a later one superseded are skipped)");
+    println!(
+        "fanout: writes to Teams      {writes} (nominal {nominal}: updates that a later one superseded are skipped)"
+    );
     println!("fanout: wall time            {:.1} s", wall.as_secs_f64());
     println!("fanout: minimum under limits {:.1} s (50 writes/s per tenant)", minimum.as_secs_f64());
     println!("fanout: 429s absorbed        {throttled}");

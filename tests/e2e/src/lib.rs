@@ -50,7 +50,11 @@ impl World {
             ("DATA_DIR", data_dir.display().to_string()),
         ]);
         let config = config::Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
-        let options = queue::LocalQueueOptions { poll_interval: Duration::from_millis(5), concurrency: 16, ..local_runner::queue_options() };
+        let options = queue::LocalQueueOptions {
+            poll_interval: Duration::from_millis(5),
+            concurrency: 16,
+            ..local_runner::queue_options()
+        };
         let runner = local_runner::Runner::build_with(config, options).await.expect("runner");
         let (stop, stopped) = tokio::sync::watch::channel(false);
         runner.start_background(stopped);
@@ -58,7 +62,13 @@ impl World {
     }
 
     /// Calls a route of the runner; returns the status and the JSON body (Null when empty).
-    pub async fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Value) {
         let mut request = Request::builder().method(method).uri(path);
         for (k, v) in headers {
             request = request.header(*k, *v);
@@ -102,14 +112,19 @@ impl World {
     /// Creates a connection through the management API; returns (id, webhook secret).
     pub async fn connect(&self, tenant: &str) -> (String, String) {
         let (status, body) = self
-            .admin("POST", "/admin/v1/connections", Some(serde_json::json!({ "tenantId": tenant, "name": "Acme ilert", "ilertApiKey": "il-api-key" })))
+            .admin(
+                "POST",
+                "/admin/v1/connections",
+                Some(serde_json::json!({ "tenantId": tenant, "name": "Acme ilert", "ilertApiKey": "il-api-key" })),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         (body["id"].as_str().unwrap().to_owned(), body["webhookSecret"].as_str().unwrap().to_owned())
     }
 
     pub async fn route(&self, connection: &str, body: Value) -> String {
-        let (status, body) = self.admin("POST", &format!("/admin/v1/connections/{connection}/routes"), Some(body)).await;
+        let (status, body) =
+            self.admin("POST", &format!("/admin/v1/connections/{connection}/routes"), Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["id"].as_str().unwrap().to_owned()
     }
@@ -117,8 +132,13 @@ impl World {
     /// Posts an ilert webhook with the secret as a bearer token.
     pub async fn webhook(&self, connection: &str, secret: &str, body: &Value) -> (StatusCode, Value) {
         let auth = format!("Bearer {secret}");
-        self.call("POST", &format!("/webhooks/ilert/{connection}"), &[("authorization", &auth)], Some(body.to_string().into_bytes()))
-            .await
+        self.call(
+            "POST",
+            &format!("/webhooks/ilert/{connection}"),
+            &[("authorization", &auth)],
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     /// Waits until the notifications queue is empty (every job done), up to `limit`.

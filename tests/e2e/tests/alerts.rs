@@ -32,7 +32,8 @@ fn replies(world: &World, root: &str) -> Vec<String> {
 #[tokio::test]
 async fn an_alert_becomes_one_card_that_updates_in_place_with_thread_replies() {
     let (world, connection, secret) = connected_world(json!({})).await;
-    let (status, body) = world.webhook(&connection, &secret, &alert_event("4711", "alert-created", "PENDING", 0, "e-created")).await;
+    let (status, body) =
+        world.webhook(&connection, &secret, &alert_event("4711", "alert-created", "PENDING", 0, "e-created")).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     world.settle(WAIT).await;
 
@@ -87,7 +88,14 @@ async fn the_webhook_authenticates_and_validates() {
     };
     assert_eq!(post(vec![], body.clone()).await.0, StatusCode::UNAUTHORIZED, "no secret");
     assert_eq!(post(vec![("authorization", "Bearer wrong".into())], body.clone()).await.0, StatusCode::UNAUTHORIZED);
-    let (status, err) = world.call("POST", "/webhooks/ilert/no-such-connection", &[("authorization", &format!("Bearer {secret}"))], Some(body.clone())).await;
+    let (status, err) = world
+        .call(
+            "POST",
+            "/webhooks/ilert/no-such-connection",
+            &[("authorization", &format!("Bearer {secret}"))],
+            Some(body.clone()),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
     // ilert puts Basic credentials in the URL; any user name, the secret as password.
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("ilert:{secret}"));
@@ -106,13 +114,17 @@ async fn the_webhook_authenticates_and_validates() {
     assert_eq!(err["error"]["field"], "id");
     let (status, _) = post(auth.clone(), vec![b' '; 300 * 1024]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    let (status, answer) = post(auth.clone(), json!({ "id": "3", "eventType": "alert-snoozed" }).to_string().into_bytes()).await;
+    let (status, answer) =
+        post(auth.clone(), json!({ "id": "3", "eventType": "alert-snoozed" }).to_string().into_bytes()).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(answer["status"], "ignored");
 
     // The fixture ilert documents (a legacy event name) is accepted too.
-    let fixture = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/ilert/webhook-payload-docs-sample.json"))
-        .expect("../shared/fixtures beside the checkout");
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/ilert/webhook-payload-docs-sample.json"
+    ))
+    .expect("../shared/fixtures beside the checkout");
     let (status, answer) = post(auth, fixture).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
 }
@@ -128,9 +140,17 @@ async fn duplicates_and_late_events_neither_post_twice_nor_revert_the_card() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["status"], "duplicate");
     // A late, older event does not revert the card.
-    assert_eq!(world.webhook(&connection, &secret, &alert_event("77", "alert-created", "PENDING", 1, "e-created")).await.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        world.webhook(&connection, &secret, &alert_event("77", "alert-created", "PENDING", 1, "e-created")).await.0,
+        StatusCode::ACCEPTED
+    );
     world.settle(WAIT).await;
-    let posts: Vec<_> = world.connector.activities_in(CHANNEL).into_iter().filter(|a| !a.conversation_id.contains("messageid") || a.reply_to_id.is_none()).collect();
+    let posts: Vec<_> = world
+        .connector
+        .activities_in(CHANNEL)
+        .into_iter()
+        .filter(|a| !a.conversation_id.contains("messageid") || a.reply_to_id.is_none())
+        .collect();
     let roots: Vec<_> = posts.iter().filter(|a| a.activity["attachments"].is_array()).collect();
     assert_eq!(roots.len(), 1, "one card, however often and in whatever order the events came");
     let card = card_of(&roots[0].activity);
@@ -188,10 +208,13 @@ async fn throttling_is_absorbed_and_every_card_arrives() {
     let (world, connection, secret) = connected_world(json!({})).await;
     world.connector.throttle_next(3, 1);
     for (i, id) in ["100", "101", "102"].into_iter().enumerate() {
-        world.webhook(&connection, &secret, &alert_event(id, "alert-created", "PENDING", i as u32, &format!("t{id}"))).await;
+        world
+            .webhook(&connection, &secret, &alert_event(id, "alert-created", "PENDING", i as u32, &format!("t{id}")))
+            .await;
     }
     world.settle(WAIT).await;
-    let cards: Vec<_> = world.connector.activities_in(CHANNEL).into_iter().filter(|a| a.activity["attachments"].is_array()).collect();
+    let cards: Vec<_> =
+        world.connector.activities_in(CHANNEL).into_iter().filter(|a| a.activity["attachments"].is_array()).collect();
     assert_eq!(cards.len(), 3, "every card delivered once despite the 429s");
     assert!(world.connector.requests().iter().any(|r| r.status == 429), "the simulator did throttle");
 }

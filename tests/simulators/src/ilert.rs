@@ -113,6 +113,8 @@ struct Inner {
     /// API key → the user it acts as.
     keys: HashMap<String, i64>,
     users: BTreeMap<i64, User>,
+    /// Roles set by [`IlertSim::set_user_role`]; everyone else is a `RESPONDER`.
+    roles: HashMap<i64, String>,
     policies: BTreeMap<i64, String>,
     sources: BTreeMap<i64, Source>,
     duties: Vec<Duty>,
@@ -220,7 +222,8 @@ impl Inner {
         match self.users.get(&id) {
             Some(u) => json!({
                 "id": id, "firstName": u.first_name, "lastName": u.last_name, "email": u.email,
-                "timezone": "Europe/Berlin", "language": "en", "role": "RESPONDER",
+                "timezone": "Europe/Berlin", "language": "en",
+                "role": self.roles.get(&id).map(String::as_str).unwrap_or("RESPONDER"),
             }),
             None => json!({ "id": id }),
         }
@@ -747,5 +750,10 @@ impl IlertSim {
     /// Whether 202 answers to events carry `{alertKey, alertUrl, responseCode}` (default: empty).
     pub fn set_event_response_body(&self, on: bool) {
         self.lock().event_response_body = on;
+    }
+
+    /// Gives `user_id` another role (`ADMIN`, `USER`, `STAKEHOLDER`, …) than `RESPONDER`.
+    pub fn set_user_role(&self, user_id: i64, role: &str) {
+        self.lock().roles.insert(user_id, role.to_owned());
     }
 }

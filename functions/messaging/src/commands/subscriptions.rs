@@ -146,11 +146,11 @@ fn describe_route(catalog: &Catalog, route: &Route) -> String {
         (false, false) => format!("{sources}, on {policies}"),
     };
     if !route.priorities.is_empty() {
-        let p: Vec<String> = route.priorities.iter().map(|p| wire_name(p)).collect();
+        let p: Vec<String> = route.priorities.iter().map(wire_name).collect();
         text.push_str(&format!(", priority {}", p.join(" or ")));
     }
     if !route.events.is_empty() {
-        let e: Vec<String> = route.events.iter().map(|e| wire_name(e)).collect();
+        let e: Vec<String> = route.events.iter().map(wire_name).collect();
         text.push_str(&format!(", events: {}", e.join(", ")));
     }
     if route.notify_responders {
