@@ -4,12 +4,12 @@
 use crate::answer::Answer;
 use crate::context::Turn;
 use crate::state::MessagingState;
-use crate::{actions, commands, dialog, lifecycle, thread_comments};
+use crate::{actions, commands, dialog, lifecycle, replies, thread_comments};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use botframework::invoke::{Invoke, InvokeError};
+use botframework::invoke::{AdaptiveCardInvoke, Invoke, InvokeError};
 use botframework::{Activity, ActivityType};
 use domain::TenantId;
 use domain::queue::QueueError;
@@ -169,12 +169,46 @@ async fn dispatch(state: &MessagingState, turn: &Turn, first: bool) -> HandlerRe
         ActivityType::Invoke => invoke(state, turn, first).await,
         // Re-deliveries of anything but invokes are answered without a second effect.
         _ if !first => Ok(Answer::Ok),
+        ActivityType::Message if submitted_card_action(turn).is_some() => on_submit_fallback(state, turn).await,
         ActivityType::Message if thread_comments::applies(turn) => thread_comments::on_reply(state, turn).await,
         ActivityType::Message => commands::on_message(state, turn).await,
         ActivityType::ConversationUpdate => lifecycle::on_conversation_update(state, turn).await,
         ActivityType::InstallationUpdate => lifecycle::on_installation_update(state, turn).await,
         _ => Ok(Answer::Ok),
     }
+}
+
+/// A card's `Action.Submit` fallback (clients that cannot run `Action.Execute`) arrives as a
+/// message whose `value` is the action's data, verb included.
+fn submitted_card_action(turn: &Turn) -> Option<AdaptiveCardInvoke> {
+    let value = turn.activity.value.as_ref()?;
+    let verb = value.get(cards::actions::DATA_VERB)?.as_str()?;
+    cards::Verb::parse(verb)?;
+    Some(AdaptiveCardInvoke {
+        action: botframework::invoke::ExecuteAction {
+            kind: "Action.Submit".into(),
+            verb: Some(verb.to_owned()),
+            data: value.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+}
+
+/// Runs the fallback like the `Action.Execute` it stands for. A message has no inline answer:
+/// the card is updated for everyone by the action itself, and a refusal is posted as a reply.
+async fn on_submit_fallback(state: &MessagingState, turn: &Turn) -> HandlerResult {
+    let Some(action) = submitted_card_action(turn) else {
+        return Ok(Answer::Ok);
+    };
+    let answer = actions::execute(state, turn, &action, true).await?;
+    if let Answer::Card(response) | Answer::CardAt200(response) = &answer
+        && response.kind == botframework::invoke::response_type::ERROR
+    {
+        let message = response.value.get("message").and_then(|m| m.as_str()).unwrap_or("The action failed.");
+        replies::send_text(state, &turn.service_url, turn.conversation_id(), message).await;
+    }
+    Ok(Answer::Ok)
 }
 
 async fn invoke(state: &MessagingState, turn: &Turn, first: bool) -> HandlerResult {

@@ -270,3 +270,28 @@ async fn real_teams_fixtures_get_the_right_answer() {
         .unwrap();
     assert_eq!(stored.kind, domain::model::ConversationKind::Personal);
 }
+
+#[tokio::test]
+async fn the_action_submit_fallback_acts_like_action_execute() {
+    let w = World::start().await;
+    let s = w.scene().await;
+    // Clients without Universal Actions send the card's data as a message `value`.
+    let mut submit = w.execute(&s, "1759944781999", "accept", json!({}));
+    submit["type"] = json!("message");
+    submit["value"] = submit["value"]["action"]["data"].take();
+    submit.as_object_mut().unwrap().remove("name");
+    let (status, _) = w.send(submit.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(w.ilert.alert(s.alert)["status"], "ACCEPTED");
+    assert_eq!(w.connector.activity(&s.card_id).unwrap().versions.len(), 2, "the card was updated for everyone");
+    // A refusal has no inline answer on this path: it is posted as a reply.
+    let mut again = submit;
+    again["id"] = json!("1759944782000");
+    again["value"]["verb"] = json!("accept");
+    let resolved = w.execute(&s, "f:resolve-fallback", "resolve", json!({}));
+    w.send(resolved).await;
+    let (status, _) = w.send(again).await;
+    assert_eq!(status, StatusCode::OK);
+    let texts: Vec<String> = w.connector.activities_in(&s.channel).iter().map(|a| text_of(&a.activity)).collect();
+    assert!(texts.iter().any(|t| t.contains("already resolved")), "{texts:?}");
+}
