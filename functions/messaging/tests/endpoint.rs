@@ -221,6 +221,47 @@ async fn commands_answer_in_the_conversation() {
     assert!(texts[6].contains(&format!("Alert {} accepted", s.alert)), "{texts:?}");
     assert_eq!(texts.len(), 7, "{texts:?}");
     assert_eq!(w.ilert.alert(s.alert)["status"], "ACCEPTED");
+    assert_eq!(send("7", &format!("resolve {}", s.alert)).await.0, StatusCode::OK);
+    assert_eq!(w.ilert.alert(s.alert)["status"], "RESOLVED");
+    let last = w.connector.activities_in(&thread).last().map(|a| text_of(&a.activity)).unwrap();
+    assert!(last.contains(&format!("Alert {} resolved", s.alert)), "{last}");
+}
+
+#[tokio::test]
+async fn team_and_channel_changes_keep_the_references_true() {
+    let w = World::start().await;
+    let mut install = fixture("teams-conversationupdate-bot-added-to-team.json");
+    let channel = install["conversation"]["id"].as_str().unwrap().to_owned();
+    let tenant = install["channelData"]["tenant"]["id"].as_str().unwrap().to_owned();
+    install["recipient"]["id"] = json!(BOT);
+    install["membersAdded"][0]["id"] = json!(BOT);
+    w.connector.add_conversation(&channel, &tenant);
+    assert_eq!(w.send(install.clone()).await.0, StatusCode::OK);
+    let tenant_id = TenantId::parse(&tenant).unwrap();
+    let team = install["channelData"]["team"].clone();
+    let event = |id: &str, event_type: &str, channel_data: serde_json::Value| {
+        let mut data = json!({"eventType": event_type, "team": team, "tenant": {"id": tenant}});
+        data.as_object_mut().unwrap().extend(channel_data.as_object().unwrap().clone());
+        json!({"type": "conversationUpdate", "id": id, "channelId": "msteams", "recipient": {"id": BOT},
+            "conversation": {"id": channel, "conversationType": "channel", "tenantId": tenant}, "channelData": data})
+    };
+    let get =
+        || async { w.store.get_conversation(&tenant_id, &ConversationId::parse(&channel).unwrap()).await.unwrap() };
+    let mut renamed_team = team.clone();
+    renamed_team["name"] = json!("Platform Ops");
+    let mut e = event("f:t1", "teamRenamed", json!({}));
+    e["channelData"]["team"] = renamed_team;
+    assert_eq!(w.send(e).await.0, StatusCode::OK);
+    assert_eq!(get().await.unwrap().team.unwrap().name.as_deref(), Some("Platform Ops"));
+    let e = event("f:t2", "channelRenamed", json!({"channel": {"id": channel, "name": "alerts-prod"}}));
+    assert_eq!(w.send(e).await.0, StatusCode::OK);
+    assert_eq!(get().await.unwrap().channel_name.as_deref(), Some("alerts-prod"));
+    assert_eq!(w.send(event("f:t3", "teamArchived", json!({}))).await.0, StatusCode::OK);
+    assert_eq!(get().await.unwrap().status, domain::model::ConversationStatus::Archived);
+    assert_eq!(w.send(event("f:t4", "teamUnarchived", json!({}))).await.0, StatusCode::OK);
+    assert_eq!(get().await.unwrap().status, domain::model::ConversationStatus::Active);
+    assert_eq!(w.send(event("f:t5", "teamDeleted", json!({}))).await.0, StatusCode::OK);
+    assert!(get().await.is_none(), "a deleted team's references go");
 }
 
 #[tokio::test]
