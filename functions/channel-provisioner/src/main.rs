@@ -1,8 +1,6 @@
 //! Lambda entry point of the channel provisioner: an SQS event source (the provisioning queue)
 //! with partial-batch failures.
 
-use aws_lambda_events::sqs::SqsEvent;
-use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -28,11 +26,5 @@ async fn main() -> Result<(), Error> {
     let connector = Arc::new(channel_provisioner::connector(&config, &bot, tokens, http));
     let sqs = aws_sdk_sqs::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
     let handler = Arc::new(channel_provisioner::handler(store::dynamodb(table).await, graph, connector));
-    let visibility = Arc::new(queue::lambda::Visibility::new(sqs));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let handler = handler.clone();
-        let visibility = visibility.clone();
-        async move { Ok::<_, Error>(queue::lambda::process_batch(event.payload, handler.as_ref(), &visibility).await) }
-    }))
-    .await
+    queue::lambda::serve(handler, sqs).await
 }

@@ -1,7 +1,5 @@
 //! Lambda entry point of the notifier: an SQS event source with partial-batch failures.
 
-use aws_lambda_events::sqs::SqsEvent;
-use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -23,11 +21,5 @@ async fn main() -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
     let queue = Arc::new(queue::SqsQueue::new(sqs.clone(), queue_url));
     let handler = Arc::new(notifier::notifier(store::dynamodb(table).await, queue, connector));
-    let visibility = Arc::new(queue::lambda::Visibility::new(sqs));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let handler = handler.clone();
-        let visibility = visibility.clone();
-        async move { Ok::<_, Error>(queue::lambda::process_batch(event.payload, handler.as_ref(), &visibility).await) }
-    }))
-    .await
+    queue::lambda::serve(handler, sqs).await
 }

@@ -4,7 +4,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use aws_sdk_sqs::Client;
 use domain::queue::{Job, JobHandler, JobOutcome};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tracing::Instrument;
 
 /// Changes a message's visibility so a throttled job comes back after `Retry-After`
@@ -117,4 +117,16 @@ fn failure(id: &str) -> BatchItemFailure {
     let mut f = BatchItemFailure::default();
     f.item_identifier = id.to_owned();
     f
+}
+
+/// Runs `handler` as the Lambda function of an SQS event source until the runtime stops: the
+/// whole `main` of a queue consumer after its start-up.
+pub async fn serve(handler: Arc<dyn JobHandler>, sqs: Client) -> Result<(), lambda_runtime::Error> {
+    let visibility = Arc::new(Visibility::new(sqs));
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
+        let handler = handler.clone();
+        let visibility = visibility.clone();
+        async move { Ok::<_, lambda_runtime::Error>(process_batch(event.payload, handler.as_ref(), &visibility).await) }
+    }))
+    .await
 }
