@@ -280,6 +280,9 @@ pub struct SyncCursor {
     pub resource: String,
     pub delta_link: String,
     pub updated_at: DateTime<Utc>,
+    /// When the last full round (every object, not only changes) finished.
+    #[serde(default)]
+    pub full_round_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub version: u64,
 }

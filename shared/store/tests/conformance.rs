@@ -174,6 +174,7 @@ async fn a_stale_write_is_refused_not_lost(store: Arc<TableStore>) {
         resource: "users".into(),
         delta_link: "https://graph/delta?token=1".into(),
         updated_at: Utc::now(),
+        full_round_at: Some(Utc::now()),
         version: 0,
     };
     let v1 = store.save_cursor(&cursor).await.unwrap();

@@ -160,6 +160,9 @@ struct UserRec {
     id: String,
     display_name: String,
     upn: String,
+    /// `mail`; `None` for accounts without a mailbox.
+    mail: Option<String>,
+    other_mails: Vec<String>,
     account_enabled: bool,
     removed: Option<&'static str>,
     changed: u64,
@@ -352,6 +355,8 @@ impl GraphSim {
             id: id.clone(),
             display_name: display_name.to_owned(),
             upn: upn.to_owned(),
+            mail: Some(upn.to_owned()),
+            other_mails: Vec::new(),
             account_enabled: true,
             removed: None,
             changed: t.seq,
@@ -367,6 +372,19 @@ impl GraphSim {
     /// Deletes a user: soft (`@removed` reason `changed`, restorable) or for good (`deleted`).
     pub fn remove_user(&self, tenant: &str, user_id: &str, permanently: bool) {
         self.change_user(tenant, user_id, |u| u.removed = Some(if permanently { "deleted" } else { "changed" }));
+    }
+
+    /// Sets `mail` (`None`: no mailbox) and `otherMails`.
+    pub fn set_user_mail(&self, tenant: &str, user_id: &str, mail: Option<&str>, other_mails: &[&str]) {
+        self.change_user(tenant, user_id, |u| {
+            u.mail = mail.map(str::to_owned);
+            u.other_mails = other_mails.iter().map(|m| (*m).to_owned()).collect();
+        });
+    }
+
+    /// Blocks or unblocks sign-in (`accountEnabled`).
+    pub fn set_account_enabled(&self, tenant: &str, user_id: &str, enabled: bool) {
+        self.change_user(tenant, user_id, |u| u.account_enabled = enabled);
     }
 
     pub fn restore_user(&self, tenant: &str, user_id: &str) {
@@ -728,13 +746,13 @@ fn user_json(u: &UserRec) -> Value {
         "givenName": names.next(),
         "surname": names.next(),
         "jobTitle": null,
-        "mail": u.upn,
+        "mail": u.mail,
         "mobilePhone": null,
         "officeLocation": null,
         "preferredLanguage": null,
         "userPrincipalName": u.upn,
         "accountEnabled": u.account_enabled,
-        "otherMails": [],
+        "otherMails": u.other_mails,
         "id": u.id,
     })
 }

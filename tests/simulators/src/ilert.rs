@@ -662,6 +662,16 @@ impl IlertSim {
         id
     }
 
+    pub fn set_user_email(&self, user_id: i64, email: &str) {
+        if let Some(u) = self.lock().users.get_mut(&user_id) {
+            u.email = email.into();
+        }
+    }
+
+    pub fn remove_user(&self, user_id: i64) {
+        self.lock().users.remove(&user_id);
+    }
+
     pub fn add_policy(&self, name: &str) -> i64 {
         let mut inner = self.lock();
         let id = inner.next_id();
