@@ -15,9 +15,13 @@ import tomllib
 from cfnlint.decode import decode_str
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-# Each connection's ilert API key is created at run time; the management API reaches them by
-# name prefix. These are the only secret grants not bound to a template resource.
-RUNTIME_SECRET_STATEMENTS = {("ManagementApiFunction", "ConnectionApiKeys"), ("MessagingFunction", "ConnectionApiKeys")}
+# Each connection's ilert API key is created at run time; the functions that use them reach
+# them by name prefix. These are the only secret grants not bound to a template resource.
+RUNTIME_SECRET_STATEMENTS = {
+    ("ManagementApiFunction", "ConnectionApiKeys"),
+    ("MessagingFunction", "ConnectionApiKeys"),
+    ("DirectorySyncFunction", "ConnectionApiKeys"),
+}
 
 failures = []
 

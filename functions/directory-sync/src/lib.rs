@@ -1,8 +1,8 @@
 //! Directory sync: on a schedule, matches every connected tenant's Teams (Entra) users to ilert
 //! users, so a responder's click is attributed without a look-up on the hot path.
 //!
-//! Each run walks the connections and, per tenant, one round of Graph's users delta
-//! (graph.md §4.1):
+//! The schedule queues one [`SyncJob`] per connection ([`DirectorySync::enqueue_all`]); each job
+//! ([`JobHandler`]) runs one round of Graph's users delta for its tenant (graph.md §4.1):
 //!
 //! - **incremental** (the stored deltaLink): only users that changed since the last round. A
 //!   round without changes costs one Graph call and no ilert call.
@@ -19,13 +19,15 @@
 //!
 //! Permissions: User.Read.All (users delta). Knows nothing of AWS or Lambda; `main.rs` wires it.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::model::{Connection, MappingSource, SyncCursor, UserMapping};
+use domain::queue::{Job, JobHandler, JobOutcome, OutgoingMessage, Queue, QueueError};
 use domain::store::{Store, StoreError};
-use domain::{AadObjectId, ConnectionId, TenantId};
-use futures::{StreamExt, TryStreamExt};
+use domain::{AadObjectId, ConnectionId};
+use futures::TryStreamExt;
 use graph::{Change, Deadline, DeltaStart, GraphClient, GraphError, USER_SELECT};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,16 +42,15 @@ pub struct SyncOptions {
     /// Budget of one tenant's Graph calls (retries and `Retry-After` waits included); past it
     /// the round stops and the next run repeats it.
     pub graph_budget: Duration,
-    /// Tenants synced at the same time.
-    pub concurrency: usize,
 }
 
 impl Default for SyncOptions {
     fn default() -> Self {
         Self {
             full_round_every: Duration::from_secs(24 * 3600),
-            graph_budget: Duration::from_secs(120),
-            concurrency: 4,
+            // Well inside the function's timeout (template.yaml: 300 s): at Graph's 999 users
+            // a page, about a quarter of a million users.
+            graph_budget: Duration::from_secs(240),
         }
     }
 }
@@ -69,6 +70,24 @@ pub enum SyncError {
     ApiKey(String),
     #[error("state store: {0}")]
     Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// What becomes of the job. Retrying helps with throttling and outages; a missing consent
+    /// or a revoked ilert key waits for a person, and the next scheduled run tries again.
+    pub fn outcome(&self) -> JobOutcome {
+        match self {
+            SyncError::MissingPermission { .. } => JobOutcome::Done,
+            SyncError::Ilert(ilert::IlertError::InvalidApiKey | ilert::IlertError::Forbidden { .. }) => {
+                JobOutcome::Done
+            }
+            // Another run saved the cursor first: that round's result stands.
+            SyncError::Store(StoreError::Conflict(_)) => JobOutcome::Done,
+            SyncError::Graph(GraphError::Throttled { retry_after, .. }) => JobOutcome::RetryAfter(*retry_after),
+            SyncError::Ilert(ilert::IlertError::Throttled { retry_after }) => JobOutcome::RetryAfter(*retry_after),
+            e => JobOutcome::Failed(e.to_string()),
+        }
+    }
 }
 
 impl From<GraphError> for SyncError {
@@ -96,29 +115,37 @@ pub struct UsersReport {
     pub removed: usize,
 }
 
-/// The outcome of one connection in a run.
-#[derive(Debug, Serialize)]
+/// One connection's sync, queued by the schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConnectionOutcome {
+pub struct SyncJob {
+    /// Schema version of the message.
+    pub v: u32,
     pub connection_id: ConnectionId,
-    pub tenant_id: TenantId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<UsersReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
-/// What a run did, connection by connection.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunReport {
-    pub connections: Vec<ConnectionOutcome>,
-}
+impl SyncJob {
+    pub const VERSION: u32 = 1;
 
-impl RunReport {
-    pub fn failed(&self) -> usize {
-        self.connections.iter().filter(|c| c.error.is_some()).count()
+    /// The queue message: grouped by tenant, so one tenant's rounds never overlap, and
+    /// de-duplicated per connection and schedule tick, so a repeated schedule event (EventBridge
+    /// delivers at least once) queues nothing new.
+    pub fn message(connection: &Connection, tick: DateTime<Utc>) -> Result<OutgoingMessage, serde_json::Error> {
+        let job = SyncJob { v: Self::VERSION, connection_id: connection.id.clone() };
+        Ok(OutgoingMessage::new(serde_json::to_string(&job)?).in_group(connection.tenant_id.as_str()).dedup(format!(
+            "{}#{}",
+            connection.id,
+            tick.format("%Y%m%dT%H%M")
+        )))
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+    #[error("queue: {0}")]
+    Queue(#[from] QueueError),
 }
 
 /// The directory sync over the store, Graph (the app's tokens, per tenant), ilert and the
@@ -149,43 +176,40 @@ impl DirectorySync {
         Self { store, graph, ilert, vault, options }
     }
 
-    /// Syncs every connection; one tenant's failure never stops the others.
-    pub async fn run(&self) -> Result<RunReport, StoreError> {
+    /// The schedule's part: queues one [`SyncJob`] per connection. Each job then runs on its
+    /// own (and in parallel), so the number of tenants never meets a function's time limit.
+    pub async fn enqueue_all(&self, queue: &dyn Queue, tick: DateTime<Utc>) -> Result<usize, ScheduleError> {
         let connections = self.store.list_connections().await?;
-        let connections = futures::stream::iter(connections)
-            .map(|connection| async move {
-                let span = tracing::info_span!(
-                    "directory_sync",
-                    tenant_id = %connection.tenant_id,
-                    connection_id = %connection.id
-                );
-                let result = tracing::Instrument::instrument(self.sync_users(&connection), span.clone()).await;
-                let _enter = span.enter();
-                match result {
-                    Ok(users) => {
-                        tracing::info!(?users, "users synced");
-                        ConnectionOutcome {
-                            connection_id: connection.id,
-                            tenant_id: connection.tenant_id,
-                            users: Some(users),
-                            error: None,
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "users not synced; the next run repeats the round");
-                        ConnectionOutcome {
-                            connection_id: connection.id,
-                            tenant_id: connection.tenant_id,
-                            users: None,
-                            error: Some(e.to_string()),
-                        }
-                    }
-                }
-            })
-            .buffer_unordered(self.options.concurrency.max(1))
-            .collect()
-            .await;
-        Ok(RunReport { connections })
+        for connection in &connections {
+            let message = SyncJob::message(connection, tick)
+                .map_err(|e| ScheduleError::Queue(QueueError::Refused(e.to_string())))?;
+            queue.send(message).await?;
+        }
+        Ok(connections.len())
+    }
+
+    /// Runs one job: the users round of its connection.
+    async fn run_job(&self, job: &SyncJob) -> JobOutcome {
+        let connection = match self.store.get_connection(&job.connection_id).await {
+            Ok(Some(connection)) => connection,
+            Ok(None) => {
+                tracing::info!(connection_id = %job.connection_id, "the connection was deleted; nothing to sync");
+                return JobOutcome::Done;
+            }
+            Err(e) => return JobOutcome::Failed(format!("state store: {e}")),
+        };
+        telemetry::record_tenant(connection.tenant_id.as_str());
+        match self.sync_users(&connection).await {
+            Ok(users) => {
+                tracing::info!(?users, "users synced");
+                JobOutcome::Done
+            }
+            Err(e) => {
+                let outcome = e.outcome();
+                tracing::warn!(error = %e, ?outcome, "users not synced");
+                outcome
+            }
+        }
     }
 
     /// One users round for the connection's tenant.
@@ -296,6 +320,17 @@ impl DirectorySync {
         let key = self.vault.get(&connection.ilert_api_key_ref).await.map_err(|e| SyncError::ApiKey(e.to_string()))?;
         let users = self.ilert.client(key).list_users().all().await?;
         Ok(IlertDirectory::new(users))
+    }
+}
+
+#[async_trait]
+impl JobHandler for DirectorySync {
+    async fn handle(&self, job: &Job) -> JobOutcome {
+        match serde_json::from_str::<SyncJob>(&job.body) {
+            Ok(sync) if sync.v == SyncJob::VERSION => self.run_job(&sync).await,
+            Ok(sync) => JobOutcome::Failed(format!("permanent: unknown sync job version {}", sync.v)),
+            Err(e) => JobOutcome::Failed(format!("permanent: not a sync job: {e}")),
+        }
     }
 }
 

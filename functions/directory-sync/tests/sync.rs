@@ -3,6 +3,7 @@
 use chrono::Utc;
 use directory_sync::{DirectorySync, SyncOptions, USERS_CURSOR};
 use domain::model::{Connection, MappingSource, UserMapping};
+use domain::queue::{Job, JobHandler, JobOutcome};
 use domain::store::Store;
 use domain::{AadObjectId, ConnectionId, TenantId};
 use simulators::graph::{DeltaExpiry, Fault, GraphSim};
@@ -309,7 +310,7 @@ async fn a_round_that_fails_midway_keeps_its_cursor_and_is_repeated() {
 }
 
 #[tokio::test]
-async fn each_tenant_is_synced_apart_and_one_failing_does_not_stop_the_others() {
+async fn the_schedule_queues_a_job_per_tenant_and_each_runs_apart() {
     let w = World::start().await;
     let contoso = w.connect("conn-contoso", CONTOSO).await;
     let fabrikam = w.connect("conn-fabrikam", FABRIKAM).await;
@@ -317,23 +318,72 @@ async fn each_tenant_is_synced_apart_and_one_failing_does_not_stop_the_others() 
     let contoso_ann = w.ilert.add_user("Ann", "Contoso", "ann@shared.example");
     let ann_c = w.graph.add_user(CONTOSO, "Ann C", "ann@shared.example");
     let ann_f = w.graph.add_user(FABRIKAM, "Ann F", "ann@shared.example");
+    let sync = w.sync(incremental());
+    let queue = queue::LocalQueue::in_memory("directory-sync", Default::default()).unwrap();
+    let tick = Utc::now();
 
-    // Every ilert call with Fabrikam's key is refused: its round fails, Contoso's goes on.
+    assert_eq!(sync.enqueue_all(&queue, tick).await.unwrap(), 2);
+    // EventBridge delivers at least once: the same tick again queues nothing new.
+    sync.enqueue_all(&queue, tick).await.unwrap();
+    assert_eq!(queue.depth().await.unwrap(), 2);
+
+    // Every ilert call with Fabrikam's key is refused: its job ends (a person must replace the
+    // key; the next run tries again), Contoso's goes on.
     w.ilert.revoke_api_key("key-conn-fabrikam");
-    let report = w.sync(incremental()).run().await.unwrap();
-
-    assert_eq!(report.connections.len(), 2);
-    assert_eq!(report.failed(), 1);
-    let failed = report.connections.iter().find(|c| c.error.is_some()).unwrap();
-    assert_eq!(failed.connection_id, fabrikam.id);
-    assert!(failed.error.as_deref().unwrap().contains("API key"), "{:?}", failed.error);
+    let jobs = queue.receive(10).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    let groups: BTreeMap<_, _> = jobs.iter().map(|j| (j.group.clone().unwrap(), j.clone())).collect();
+    assert_eq!(groups.keys().cloned().collect::<Vec<_>>(), vec![FABRIKAM.to_owned(), CONTOSO.to_owned()]);
+    for job in &jobs {
+        let outcome = sync.handle(job).await;
+        assert!(matches!(outcome, JobOutcome::Done), "{outcome:?}");
+        queue.settle(job, outcome).await.unwrap();
+    }
     assert_eq!(w.mappings(CONTOSO).await, BTreeMap::from([(ann_c, ds(contoso_ann, "ann@shared.example"))]));
     assert!(w.mappings(FABRIKAM).await.is_empty(), "{ann_f} must not be matched with Contoso's ilert user");
     assert!(w.store.get_cursor(&fabrikam.tenant_id, USERS_CURSOR).await.unwrap().is_none());
     assert!(w.store.get_cursor(&contoso.tenant_id, USERS_CURSOR).await.unwrap().is_some());
+    assert_eq!(queue.depth().await.unwrap(), 0);
+    assert_eq!(sync.enqueue_all(&queue, tick + chrono::Duration::minutes(15)).await.unwrap(), 2);
+}
 
-    // Graph refusing for lack of consent says which permission to grant.
+fn job_for(connection: &str) -> Job {
+    let body = serde_json::json!({ "v": 1, "connectionId": connection }).to_string();
+    Job { id: "m-1".into(), body, group: Some(CONTOSO.into()), attempt: 1 }
+}
+
+#[tokio::test]
+async fn a_job_retries_what_can_pass_and_ends_what_needs_a_person() {
+    let w = World::start().await;
+    let connection = w.connect("conn-1", CONTOSO).await;
+    w.graph.add_user(CONTOSO, "Ann Lee", "ann@contoso.com");
+    let sync = w.sync(SyncOptions { graph_budget: Duration::from_secs(1), ..incremental() });
+
+    // Throttled past the budget: back after Graph's Retry-After.
+    w.graph.inject("GET", DELTA, Fault::Throttle(Some("30".into())), 10);
+    match sync.handle(&job_for("conn-1")).await {
+        JobOutcome::RetryAfter(wait) => assert_eq!(wait, Duration::from_secs(30)),
+        other => panic!("{other:?}"),
+    }
+    // Graph down: the queue's backoff, then the dead-letter queue.
+    w.graph.clear_faults();
+    w.graph.inject("GET", DELTA, Fault::Unavailable(None), 10);
+    assert!(matches!(sync.handle(&job_for("conn-1")).await, JobOutcome::Failed(_)));
+    // No consent in the tenant: retrying cannot help; the message names the permission.
+    w.graph.clear_faults();
     w.graph.inject("GET", DELTA, Fault::MissingPermission, 10);
-    let err = w.sync(incremental()).sync_users(&contoso).await.unwrap_err();
+    let err = sync.sync_users(&connection).await.unwrap_err();
     assert!(err.to_string().contains("User.Read.All"), "{err}");
+    assert!(matches!(sync.handle(&job_for("conn-1")).await, JobOutcome::Done));
+    // A connection deleted since the schedule: nothing to do.
+    assert!(matches!(sync.handle(&job_for("conn-gone")).await, JobOutcome::Done));
+    // Not a job at all.
+    let junk = Job { body: "{}".into(), ..job_for("conn-1") };
+    assert!(matches!(sync.handle(&junk).await, JobOutcome::Failed(_)));
+    assert!(w.store.get_cursor(&connection.tenant_id, USERS_CURSOR).await.unwrap().is_none());
+
+    w.graph.clear_faults();
+    assert!(matches!(sync.handle(&job_for("conn-1")).await, JobOutcome::Done));
+    assert_eq!(w.mappings(CONTOSO).await.len(), 0, "Ann has no ilert user");
+    assert!(w.store.get_cursor(&connection.tenant_id, USERS_CURSOR).await.unwrap().is_some());
 }

@@ -47,9 +47,37 @@ impl ScheduledJob for PurgeExpired {
     }
 }
 
+/// Queues a directory sync of every connection, as the EventBridge schedule does in AWS.
+struct ScheduleDirectorySync {
+    sync: Arc<directory_sync::DirectorySync>,
+    queue: LocalQueue,
+}
+
+#[async_trait::async_trait]
+impl ScheduledJob for ScheduleDirectorySync {
+    fn name(&self) -> &'static str {
+        DIRECTORY_SYNC_JOB
+    }
+
+    fn every(&self) -> Duration {
+        // template.yaml: rate(15 minutes).
+        Duration::from_secs(15 * 60)
+    }
+
+    async fn run(&self) {
+        match self.sync.enqueue_all(&self.queue, chrono::Utc::now()).await {
+            Ok(queued) => tracing::info!(queued, "directory sync jobs queued"),
+            Err(e) => tracing::warn!(error = %e, "could not queue the directory sync"),
+        }
+    }
+}
+
 /// The queue names of the runner, one per SQS queue of `template.yaml`.
 pub const NOTIFICATIONS_QUEUE: &str = "notifications";
 pub const PROVISIONING_QUEUE: &str = "provisioning";
+pub const DIRECTORY_SYNC_QUEUE: &str = "directory-sync";
+/// The scheduled job that starts a directory sync (see [`Runner::run_job_now`]).
+pub const DIRECTORY_SYNC_JOB: &str = "directory-sync";
 
 /// Everything the runner serves and runs.
 pub struct Runner {
@@ -58,6 +86,7 @@ pub struct Runner {
     pub router: Router,
     pub notifications: LocalQueue,
     pub provisioning: LocalQueue,
+    pub directory_sync: LocalQueue,
     consumers: Vec<(LocalQueue, Arc<dyn JobHandler>)>,
     jobs: Vec<Arc<dyn ScheduledJob>>,
 }
@@ -89,7 +118,8 @@ impl Runner {
         let notifications =
             LocalQueue::open(&config.data_dir.join("queue.sqlite3"), NOTIFICATIONS_QUEUE, queue_options.clone())
                 .map_err(|e| unusable(&e))?;
-        let provisioning = notifications.sibling(PROVISIONING_QUEUE, queue_options);
+        let provisioning = notifications.sibling(PROVISIONING_QUEUE, queue_options.clone());
+        let directory_sync = notifications.sibling(DIRECTORY_SYNC_QUEUE, queue_options);
         let vault: Arc<dyn secrets::SecretVault> =
             Arc::new(secrets::FileVault::new(config.data_dir.join("secrets.json")));
         let http = reqwest::Client::builder()
@@ -113,9 +143,15 @@ impl Runner {
                     provisioning.clone(),
                     Arc::new(channel_provisioner::handler(store.clone(), graph, connector)),
                 ));
+                let sync = directory_sync::from_config(&config, &bot, store.clone(), vault.clone(), http.clone())
+                    .await
+                    .map_err(|e| format!("GRAPH_URL is not usable: {e}"))?;
+                let sync = Arc::new(sync);
+                consumers.push((directory_sync.clone(), sync.clone()));
+                jobs.push(Arc::new(ScheduleDirectorySync { sync, queue: directory_sync.clone() }));
             }
             Err(missing) => {
-                tracing::warn!(%missing, "the notifier is not running; ilert events wait in the queue until the bot is configured");
+                tracing::warn!(%missing, "the notifier, channel provisioner and directory sync are not running; ilert events wait in the queue until the bot is configured");
             }
         }
 
@@ -147,7 +183,7 @@ impl Runner {
             .merge(management_api::router(admin))
             .merge(ilert_webhook::router(webhook))
             .merge(messaging);
-        Ok(Runner { config, store, router, notifications, provisioning, consumers, jobs })
+        Ok(Runner { config, store, router, notifications, provisioning, directory_sync, consumers, jobs })
     }
 
     /// Starts the queue consumers and scheduled jobs in the background until `shutdown`.
@@ -158,6 +194,18 @@ impl Runner {
         }
         for job in &self.jobs {
             tokio::spawn(run_on_timer(job.clone(), shutdown.clone()));
+        }
+    }
+
+    /// Runs the scheduled job `name` once now, as a test or an impatient operator would;
+    /// `false` if there is no such job (e.g. the bot is not configured).
+    pub async fn run_job_now(&self, name: &str) -> bool {
+        match self.jobs.iter().find(|j| j.name() == name) {
+            Some(job) => {
+                job.run().await;
+                true
+            }
+            None => false,
         }
     }
 

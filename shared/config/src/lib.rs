@@ -79,6 +79,8 @@ pub struct Config {
     pub notifications_queue_url: Option<String>,
     /// SQS queue of channel, chat and meeting jobs (Lambda; the local runner uses its embedded queue).
     pub provisioning_queue_url: Option<String>,
+    /// SQS FIFO queue of directory-sync jobs, one per connection and run (Lambda).
+    pub directory_sync_queue_url: Option<String>,
     /// Name prefix of the Secrets Manager secrets we create (one ilert API key per connection).
     pub connection_secret_prefix: String,
 }
@@ -125,6 +127,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("ADMIN_TOKEN_SECRET_ARN", "(unset)", "Secrets Manager ARN of the management API token (Lambda)"),
     ("NOTIFICATIONS_QUEUE_URL", "(unset)", "SQS FIFO queue of the alert path (Lambda)"),
     ("PROVISIONING_QUEUE_URL", "(unset)", "SQS queue of channel, chat and meeting jobs (Lambda)"),
+    (
+        "DIRECTORY_SYNC_QUEUE_URL",
+        "(unset)",
+        "SQS FIFO queue of directory-sync jobs, one per connection and run (Lambda)",
+    ),
     (
         "CONNECTION_SECRET_PREFIX",
         "ilert-teams/",
@@ -237,6 +244,7 @@ impl Config {
             admin_token: secret(&get, "ADMIN_TOKEN", "ADMIN_TOKEN_SECRET_ARN")?,
             notifications_queue_url: queue_url(&get, "NOTIFICATIONS_QUEUE_URL")?,
             provisioning_queue_url: queue_url(&get, "PROVISIONING_QUEUE_URL")?,
+            directory_sync_queue_url: queue_url(&get, "DIRECTORY_SYNC_QUEUE_URL")?,
             connection_secret_prefix: secret_prefix(get("CONNECTION_SECRET_PREFIX"))?,
         })
     }
@@ -284,6 +292,13 @@ impl Config {
         self.provisioning_queue_url.as_deref().ok_or(Missing {
             var: "PROVISIONING_QUEUE_URL",
             meaning: "the URL of the provisioning SQS queue (channel, chat and meeting jobs)",
+        })
+    }
+
+    pub fn require_directory_sync_queue(&self) -> Result<&str, Missing> {
+        self.directory_sync_queue_url.as_deref().ok_or(Missing {
+            var: "DIRECTORY_SYNC_QUEUE_URL",
+            meaning: "the URL of the directory-sync SQS FIFO queue (one job per connection and run)",
         })
     }
 

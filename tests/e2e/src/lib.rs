@@ -1,5 +1,6 @@
 //! A whole product (the local runner's wiring) against the simulators, for end-to-end tests
-//! and benchmarks: [`World`] starts Microsoft login and the Bot Connector simulators, builds
+//! and benchmarks: [`World`] starts the Microsoft login, Bot Connector, Graph and ilert
+//! simulators, builds
 //! the runner on a fresh data directory with settings pointing at them, and offers helpers to
 //! call its HTTP routes and seed what Teams installs would have stored.
 
@@ -10,6 +11,8 @@ use domain::model::{ConversationKind, ConversationRef, ConversationStatus, TeamR
 use domain::{ConversationId, TenantId};
 use serde_json::Value;
 use simulators::connector::ConnectorSim;
+use simulators::graph::GraphSim;
+use simulators::ilert::IlertSim;
 use simulators::login::LoginSim;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -25,6 +28,8 @@ pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 pub struct World {
     pub login: LoginSim,
     pub connector: ConnectorSim,
+    pub graph: GraphSim,
+    pub ilert: IlertSim,
     pub runner: local_runner::Runner,
     stop: tokio::sync::watch::Sender<bool>,
     data_dir: std::path::PathBuf,
@@ -35,6 +40,8 @@ impl World {
         let login = LoginSim::start().await;
         login.register_app(BOT_APP_ID, BOT_SECRET);
         let connector = ConnectorSim::start(login.clone(), BOT_SCOPE).await;
+        let graph = GraphSim::start(&login).await;
+        let ilert = IlertSim::start().await;
         let data_dir = std::env::temp_dir().join(format!(
             "e2e-{}-{}",
             std::process::id(),
@@ -45,6 +52,8 @@ impl World {
             ("BOT_TENANT_ID", BOT_TENANT.to_owned()),
             ("BOT_APP_PASSWORD", BOT_SECRET.to_owned()),
             ("MICROSOFT_LOGIN_URL", login.url()),
+            ("GRAPH_URL", graph.url()),
+            ("ILERT_API_URL", ilert.url()),
             ("BOT_SERVICE_URL_HOSTS", "127.0.0.1".to_owned()),
             ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
             ("DATA_DIR", data_dir.display().to_string()),
@@ -58,7 +67,7 @@ impl World {
         let runner = local_runner::Runner::build_with(config, options).await.expect("runner");
         let (stop, stopped) = tokio::sync::watch::channel(false);
         runner.start_background(stopped);
-        World { login, connector, runner, stop, data_dir }
+        World { login, connector, graph, ilert, runner, stop, data_dir }
     }
 
     /// Calls a route of the runner; returns the status and the JSON body (Null when empty).
