@@ -90,6 +90,11 @@ id_type!(
     AadObjectId, "Entra object id", 64
 );
 
+id_type!(
+    /// A team's Microsoft 365 group id, as Graph names the team (`/teams/{id}`).
+    GroupId, "group id", 64
+);
+
 impl ConnectionId {
     /// A fresh random connection id.
     pub fn generate() -> Self {

@@ -10,4 +10,4 @@ pub mod model;
 pub mod queue;
 pub mod store;
 
-pub use ids::{AadObjectId, AlertId, ConnectionId, ConversationId, IdError, RouteId, TenantId};
+pub use ids::{AadObjectId, AlertId, ConnectionId, ConversationId, GroupId, IdError, RouteId, TenantId};

@@ -1,7 +1,7 @@
 //! The entities the product keeps. Storage layout is the `store` crate's business; these types
 //! only say what each thing is and which rules it obeys.
 
-use crate::ids::{AadObjectId, AlertId, ConnectionId, ConversationId, RouteId, TenantId};
+use crate::ids::{AadObjectId, AlertId, ConnectionId, ConversationId, GroupId, RouteId, TenantId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -285,6 +285,29 @@ pub struct SyncCursor {
     pub full_round_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub version: u64,
+}
+
+/// A team of a tenant as the directory sync last listed it, with its channels: what the
+/// management UI offers before the bot is installed anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryTeam {
+    pub tenant_id: TenantId,
+    pub group_id: GroupId,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub channels: Vec<DirectoryChannel>,
+    pub synced_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryChannel {
+    /// The channel's thread id (`19:…@thread.tacv2`), the same id the bot sees.
+    pub id: String,
+    pub display_name: String,
+    /// `standard`, `private` or `shared`.
+    pub membership_type: String,
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! The state-store ports. Every method takes the tenant or connection it acts for, so no call
 //! can read or write another tenant's data; the adapters build every key from that scope.
 
-use crate::ids::{AadObjectId, AlertId, ConnectionId, ConversationId, RouteId, TenantId};
-use crate::model::{AlertCard, AlertRecord, Connection, ConversationRef, Route, SyncCursor, UserMapping};
+use crate::ids::{AadObjectId, AlertId, ConnectionId, ConversationId, GroupId, RouteId, TenantId};
+use crate::model::{
+    AlertCard, AlertRecord, Connection, ConversationRef, DirectoryTeam, Route, SyncCursor, UserMapping,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -17,6 +19,10 @@ pub enum StoreError {
     /// An item could not be read back into its type.
     #[error("corrupt item {key}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// The caller asked for something the store refuses to do, e.g. to write one tenant's
+    /// data under another tenant.
+    #[error("refused by the state store: {0}")]
+    Invalid(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -124,6 +130,21 @@ pub trait SyncCursorStore: Send + Sync {
     async fn delete_cursor(&self, tenant: &TenantId, resource: &str) -> StoreResult<bool>;
 }
 
+/// The teams (and their channels) of each tenant, as the directory sync last listed them.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync {
+    /// Makes `teams` the tenant's whole list: writes each, deletes the teams not among them.
+    async fn replace_teams(&self, tenant: &TenantId, teams: &[DirectoryTeam]) -> StoreResult<()>;
+    /// The tenant's teams, ordered by group id, paged.
+    async fn list_teams(
+        &self,
+        tenant: &TenantId,
+        page_size: u32,
+        cursor: Option<String>,
+    ) -> StoreResult<Page<DirectoryTeam>>;
+    async fn get_team(&self, tenant: &TenantId, group: &GroupId) -> StoreResult<Option<DirectoryTeam>>;
+}
+
 #[async_trait]
 pub trait ClaimStore: Send + Sync {
     /// Claims `key` in `scope` for `ttl`. Exactly one of any number of concurrent callers gets
@@ -137,7 +158,14 @@ pub trait ClaimStore: Send + Sync {
 
 /// Everything the product keeps, behind one handle.
 pub trait Store:
-    ConnectionStore + ConversationStore + RouteStore + AlertStore + UserMappingStore + SyncCursorStore + ClaimStore
+    ConnectionStore
+    + ConversationStore
+    + RouteStore
+    + AlertStore
+    + UserMappingStore
+    + SyncCursorStore
+    + DirectoryStore
+    + ClaimStore
 {
     /// Which adapter this is, for `/health` and logs.
     fn backend(&self) -> &'static str;

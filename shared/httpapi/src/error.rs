@@ -176,7 +176,7 @@ impl From<StoreError> for ApiError {
                 Self::Conflict("the item was changed by another request at the same time; reload it and retry".into())
             }
             StoreError::Unavailable(detail) => Self::Unavailable(detail),
-            corrupt @ StoreError::Corrupt { .. } => Self::Internal(corrupt.to_string()),
+            e @ (StoreError::Corrupt { .. } | StoreError::Invalid(_)) => Self::Internal(e.to_string()),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! another's item. The layout is documented in this crate's README; keep them in step.
 
 use domain::store::ClaimScope;
-use domain::{AadObjectId, AlertId, ConnectionId, ConversationId, RouteId, TenantId};
+use domain::{AadObjectId, AlertId, ConnectionId, ConversationId, GroupId, RouteId, TenantId};
 
 pub fn connection(id: &ConnectionId) -> (String, String) {
     (format!("CONNECTION#{id}"), "CONNECTION".into())
@@ -83,6 +83,14 @@ pub fn user(tenant: &TenantId, user: &AadObjectId) -> (String, String) {
 
 pub fn ilert_user(tenant: &TenantId, ilert_user_id: i64) -> String {
     format!("TENANT#{tenant}#ILERTUSER#{ilert_user_id}")
+}
+
+pub fn teams_pk(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#TEAMS")
+}
+
+pub fn team(tenant: &TenantId, group: &GroupId) -> (String, String) {
+    (teams_pk(tenant), format!("TEAM#{group}"))
 }
 
 pub fn sync_cursor(tenant: &TenantId, resource: &str) -> (String, String) {

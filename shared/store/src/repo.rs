@@ -4,14 +4,17 @@
 use crate::keys;
 use crate::table::{Condition, Item, ItemTable, Query, WriteOp, query_all};
 use async_trait::async_trait;
-use domain::model::{AlertCard, AlertRecord, Connection, ConversationRef, Route, SyncCursor, UserMapping};
-use domain::store::{
-    AlertStore, ClaimScope, ClaimStore, ConnectionStore, ConversationStore, Page, RouteStore, Store, StoreError,
-    StoreResult, SyncCursorStore, UserMappingStore,
+use domain::model::{
+    AlertCard, AlertRecord, Connection, ConversationRef, DirectoryTeam, Route, SyncCursor, UserMapping,
 };
-use domain::{AadObjectId, AlertId, ConnectionId, ConversationId, RouteId, TenantId};
+use domain::store::{
+    AlertStore, ClaimScope, ClaimStore, ConnectionStore, ConversationStore, DirectoryStore, Page, RouteStore, Store,
+    StoreError, StoreResult, SyncCursorStore, UserMappingStore,
+};
+use domain::{AadObjectId, AlertId, ConnectionId, ConversationId, GroupId, RouteId, TenantId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -383,6 +386,49 @@ impl SyncCursorStore for TableStore {
 
     async fn delete_cursor(&self, tenant: &TenantId, resource: &str) -> StoreResult<bool> {
         self.delete_key(keys::sync_cursor(tenant, resource)).await
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for TableStore {
+    async fn replace_teams(&self, tenant: &TenantId, teams: &[DirectoryTeam]) -> StoreResult<()> {
+        if let Some(foreign) = teams.iter().find(|t| &t.tenant_id != tenant) {
+            return Err(StoreError::Invalid(format!("team {} belongs to another tenant", foreign.group_id)));
+        }
+        let keep: HashSet<String> = teams.iter().map(|t| keys::team(tenant, &t.group_id).1).collect();
+        let mut stale = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.table.query(&Query::primary(keys::teams_pk(tenant)).limit(500).after(cursor)).await?;
+            stale.extend(page.items.into_iter().filter(|i| !keep.contains(&i.sk)).map(|i| (i.pk, i.sk)));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let puts = teams
+            .iter()
+            .map(|t| {
+                let (pk, sk) = keys::team(tenant, &t.group_id);
+                Ok(Item::new(pk, sk, encode(t)?).with_version(1))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.table.batch_write(puts, stale).await
+    }
+
+    async fn list_teams(
+        &self,
+        tenant: &TenantId,
+        page_size: u32,
+        cursor: Option<String>,
+    ) -> StoreResult<Page<DirectoryTeam>> {
+        let page =
+            self.table.query(&Query::primary(keys::teams_pk(tenant)).limit(page_size.max(1)).after(cursor)).await?;
+        Ok(Page { items: page.items.iter().map(decode).collect::<StoreResult<_>>()?, next: page.next })
+    }
+
+    async fn get_team(&self, tenant: &TenantId, group: &GroupId) -> StoreResult<Option<DirectoryTeam>> {
+        self.get_as(keys::team(tenant, group)).await
     }
 }
 

@@ -8,13 +8,13 @@ mod support;
 use chrono::Utc;
 use domain::model::{
     AlertCard, AlertRecord, AlertStatus, Connection, ConversationKind, ConversationRef, ConversationStatus,
-    MappingSource, Route, SyncCursor, TeamRef, UserMapping,
+    DirectoryChannel, DirectoryTeam, MappingSource, Route, SyncCursor, TeamRef, UserMapping,
 };
 use domain::store::{
-    AlertStore, ClaimScope, ClaimStore, ConnectionStore, ConversationStore, RouteStore, StoreError, SyncCursorStore,
-    UserMappingStore,
+    AlertStore, ClaimScope, ClaimStore, ConnectionStore, ConversationStore, DirectoryStore, RouteStore, StoreError,
+    SyncCursorStore, UserMappingStore,
 };
-use domain::{AadObjectId, AlertId, ConnectionId, ConversationId, RouteId, TenantId};
+use domain::{AadObjectId, AlertId, ConnectionId, ConversationId, GroupId, RouteId, TenantId};
 use std::sync::Arc;
 use std::time::Duration;
 use store::TableStore;
@@ -376,6 +376,58 @@ async fn a_card_is_found_by_its_thread(store: Arc<TableStore>) {
     assert!(store.card_for_thread(&c, &thread).await.unwrap().is_none());
 }
 
+fn team(t: &TenantId, n: usize, channels: usize) -> DirectoryTeam {
+    DirectoryTeam {
+        tenant_id: t.clone(),
+        group_id: GroupId::parse(format!("00000000-0000-4000-8000-{n:012}")).unwrap(),
+        display_name: format!("Team {n}"),
+        description: None,
+        channels: (0..channels)
+            .map(|c| DirectoryChannel {
+                id: format!("19:team{n}-channel{c}@thread.tacv2"),
+                display_name: format!("Channel {c}"),
+                membership_type: "standard".into(),
+            })
+            .collect(),
+        synced_at: Utc::now(),
+    }
+}
+
+async fn the_teams_directory_is_replaced_whole_per_tenant(store: Arc<TableStore>) {
+    let (a, b) = (tenant("t-dir-a"), tenant("t-dir-b"));
+    let first: Vec<_> = (0..30).map(|n| team(&a, n, 3)).collect();
+    store.replace_teams(&a, &first).await.unwrap();
+    let b_team = team(&b, 7, 1);
+    store.replace_teams(&b, std::slice::from_ref(&b_team)).await.unwrap();
+
+    // Teams 0..10 are gone, 30..35 are new, team 12 lost a channel.
+    let mut second: Vec<_> = (10..35).map(|n| team(&a, n, 3)).collect();
+    second[2].channels.pop();
+    store.replace_teams(&a, &second).await.unwrap();
+
+    let mut listed = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list_teams(&a, 7, cursor).await.unwrap();
+        assert!(page.items.len() <= 7);
+        listed.extend(page.items);
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(listed, second);
+    assert_eq!(store.get_team(&a, &second[2].group_id).await.unwrap().unwrap().channels.len(), 2);
+    assert!(store.get_team(&a, &first[0].group_id).await.unwrap().is_none());
+    // The other tenant's list is untouched, and cannot be read or written through this one.
+    assert_eq!(store.list_teams(&b, 100, None).await.unwrap().items, vec![b_team.clone()]);
+    assert!(store.get_team(&a, &b_team.group_id).await.unwrap().is_none());
+    assert!(matches!(store.replace_teams(&a, &[b_team]).await, Err(StoreError::Invalid(_))));
+    // An empty list empties the tenant's directory.
+    store.replace_teams(&a, &[]).await.unwrap();
+    assert!(store.list_teams(&a, 100, None).await.unwrap().items.is_empty());
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -411,6 +463,7 @@ conformance!(
     tenants_are_kept_apart,
     alerts_and_cards_round_trip,
     a_card_is_found_by_its_thread,
+    the_teams_directory_is_replaced_whole_per_tenant,
 );
 
 #[tokio::test]
