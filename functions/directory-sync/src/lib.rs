@@ -17,16 +17,22 @@
 //! midway (throttled past its budget, ilert down, the function timing out) leaves the cursor
 //! where it was and the next run repeats the round; every write is idempotent.
 //!
-//! Permissions: User.Read.All (users delta). Knows nothing of AWS or Lambda; `main.rs` wires it.
+//! The same job then refreshes the tenant's **teams directory**: every team (a group with a
+//! team) and its channels, listed in `$batch`es of 20 and stored whole, for the management
+//! API's pickers. Teams have no delta for channels; a listing is 1 + teams/20 Graph calls.
+//!
+//! Permissions: User.Read.All (users delta), Directory.Read.All or Group.ReadWrite.All (teams
+//! through their groups), Channel.ReadBasic.All (channels). Knows nothing of AWS or Lambda;
+//! `main.rs` wires it.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::model::{Connection, MappingSource, SyncCursor, UserMapping};
+use domain::model::{Connection, DirectoryChannel, DirectoryTeam, MappingSource, SyncCursor, UserMapping};
 use domain::queue::{Job, JobHandler, JobOutcome, OutgoingMessage, Queue, QueueError};
 use domain::store::{Store, StoreError};
-use domain::{AadObjectId, ConnectionId};
+use domain::{AadObjectId, ConnectionId, GroupId};
 use futures::TryStreamExt;
-use graph::{Change, Deadline, DeltaStart, GraphClient, GraphError, USER_SELECT};
+use graph::{BatchRequest, Change, Deadline, DeltaStart, GraphClient, GraphError, USER_SELECT, path_segment};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -115,6 +121,14 @@ pub struct UsersReport {
     pub removed: usize,
 }
 
+/// What one tenant's teams listing found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamsReport {
+    pub teams: usize,
+    pub channels: usize,
+}
+
 /// One connection's sync, queued by the schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -199,17 +213,25 @@ impl DirectorySync {
             Err(e) => return JobOutcome::Failed(format!("state store: {e}")),
         };
         telemetry::record_tenant(connection.tenant_id.as_str());
-        match self.sync_users(&connection).await {
-            Ok(users) => {
-                tracing::info!(?users, "users synced");
-                JobOutcome::Done
-            }
+        // Both halves run whatever the other did; the job's outcome is the graver of the two.
+        let users = self.sync_users(&connection).await;
+        let teams = self.sync_teams(&connection).await;
+        let mut outcomes = Vec::new();
+        match users {
+            Ok(users) => tracing::info!(?users, "users synced"),
             Err(e) => {
-                let outcome = e.outcome();
-                tracing::warn!(error = %e, ?outcome, "users not synced");
-                outcome
+                tracing::warn!(error = %e, "users not synced");
+                outcomes.push(e.outcome());
             }
         }
+        match teams {
+            Ok(teams) => tracing::info!(?teams, "teams directory refreshed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "teams directory not refreshed");
+                outcomes.push(e.outcome());
+            }
+        }
+        graver(outcomes)
     }
 
     /// One users round for the connection's tenant.
@@ -249,6 +271,48 @@ impl DirectorySync {
             })
             .await?;
         Ok(report)
+    }
+
+    /// Lists the tenant's teams and their channels and stores them as its teams directory.
+    pub async fn sync_teams(&self, connection: &Connection) -> Result<TeamsReport, SyncError> {
+        let tenant = &connection.tenant_id;
+        let graph = self.graph.tenant(tenant.as_str(), Deadline::after(self.options.graph_budget)).low_priority();
+        let listed: Vec<graph::TeamSummary> = graph.list_teams().try_collect().await?;
+        let requests = listed
+            .iter()
+            .enumerate()
+            .map(|(i, team)| {
+                let url = format!("/teams/{}/channels?$select=id,displayName,membershipType", path_segment(&team.id));
+                BatchRequest::get(i.to_string(), url).with_permission(CHANNELS_PERMISSION)
+            })
+            .collect();
+        let replies = if listed.is_empty() { Vec::new() } else { graph.batch(requests).await? };
+        let now = Utc::now();
+        let mut teams = Vec::with_capacity(listed.len());
+        for (team, reply) in listed.into_iter().zip(replies) {
+            let Ok(group_id) = GroupId::parse(&team.id) else {
+                tracing::warn!(group_id = %team.id, "Graph listed a team id we cannot store; skipped");
+                continue;
+            };
+            let channels = match reply.into_result::<graph::Page<graph::Channel>>() {
+                Ok(page) if page.next_link.is_none() => page.value,
+                // Rare (Graph lists a team's channels in one page): follow the links alone.
+                Ok(_) => graph.list_channels(&team.id).try_collect().await?,
+                // A group whose team is still being made, or was deleted since the listing.
+                Err(GraphError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            teams.push(DirectoryTeam {
+                tenant_id: tenant.clone(),
+                group_id,
+                display_name: team.display_name.unwrap_or_default(),
+                description: team.description.filter(|d| !d.trim().is_empty()),
+                channels: channels.into_iter().map(directory_channel).collect(),
+                synced_at: now,
+            });
+        }
+        self.store.replace_teams(tenant, &teams).await?;
+        Ok(TeamsReport { teams: teams.len(), channels: teams.iter().map(|t| t.channels.len()).sum() })
     }
 
     fn full_round_due(&self, cursor: &SyncCursor, now: DateTime<Utc>) -> bool {
@@ -332,6 +396,30 @@ impl JobHandler for DirectorySync {
             Err(e) => JobOutcome::Failed(format!("permanent: not a sync job: {e}")),
         }
     }
+}
+
+const CHANNELS_PERMISSION: &str = "Channel.ReadBasic.All";
+
+fn directory_channel(channel: graph::Channel) -> DirectoryChannel {
+    let membership = match channel.membership_type {
+        Some(graph::MembershipType::Private) => "private",
+        Some(graph::MembershipType::Shared) => "shared",
+        _ => "standard",
+    };
+    DirectoryChannel { id: channel.id, display_name: channel.display_name, membership_type: membership.into() }
+}
+
+/// The outcome that needs the most: a failure (queue backoff) over a wait over done.
+fn graver(outcomes: Vec<JobOutcome>) -> JobOutcome {
+    let mut result = JobOutcome::Done;
+    for outcome in outcomes {
+        result = match (result, outcome) {
+            (failed @ JobOutcome::Failed(_), _) | (_, failed @ JobOutcome::Failed(_)) => failed,
+            (JobOutcome::RetryAfter(a), JobOutcome::RetryAfter(b)) => JobOutcome::RetryAfter(a.max(b)),
+            (wait @ JobOutcome::RetryAfter(_), JobOutcome::Done) | (JobOutcome::Done, wait) => wait,
+        };
+    }
+    result
 }
 
 /// Follows one delta round to its deltaLink.

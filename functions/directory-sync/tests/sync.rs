@@ -5,7 +5,7 @@ use directory_sync::{DirectorySync, SyncOptions, USERS_CURSOR};
 use domain::model::{Connection, MappingSource, UserMapping};
 use domain::queue::{Job, JobHandler, JobOutcome};
 use domain::store::Store;
-use domain::{AadObjectId, ConnectionId, TenantId};
+use domain::{AadObjectId, ConnectionId, GroupId, TenantId};
 use simulators::graph::{DeltaExpiry, Fault, GraphSim};
 use simulators::ilert::IlertSim;
 use simulators::login::LoginSim;
@@ -386,4 +386,71 @@ async fn a_job_retries_what_can_pass_and_ends_what_needs_a_person() {
     assert!(matches!(sync.handle(&job_for("conn-1")).await, JobOutcome::Done));
     assert_eq!(w.mappings(CONTOSO).await.len(), 0, "Ann has no ilert user");
     assert!(w.store.get_cursor(&connection.tenant_id, USERS_CURSOR).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_teams_directory_lists_every_team_with_its_channels() {
+    let w = World::start().await;
+    let connection = w.connect("conn-1", CONTOSO).await;
+    let owner = w.graph.add_user(CONTOSO, "Olga Owner", "olga@contoso.com");
+    // More teams than one $batch holds, and a group without a team, which is not listed.
+    let teams: Vec<String> = (0..23).map(|n| w.graph.add_team(CONTOSO, &format!("Team {n:02}"))).collect();
+    w.graph.add_group(CONTOSO, "Just a mailing group");
+    let ops = &teams[0];
+    w.graph.add_channel(CONTOSO, ops, "Alerts", false, &[]);
+    w.graph.add_channel(CONTOSO, ops, "Leads", true, &[&owner]);
+    let gone = w.graph.add_channel(CONTOSO, ops, "Old", false, &[]);
+    w.graph.delete_channel(CONTOSO, ops, &gone);
+    let other = w.graph.add_team(FABRIKAM, "Fabrikam Ops");
+    let sync = w.sync(incremental());
+
+    let report = sync.sync_teams(&connection).await.unwrap();
+
+    assert_eq!(report, directory_sync::TeamsReport { teams: 23, channels: 23 + 2 });
+    assert!(w.graph.count("POST", "/v1.0/$batch") >= 2, "23 channel listings in batches of 20");
+    let stored = w.store.list_teams(&connection.tenant_id, 100, None).await.unwrap().items;
+    assert_eq!(stored.len(), 23);
+    assert!(stored.iter().all(|t| t.group_id.as_str() != other), "another tenant's team");
+    let ops_team =
+        w.store.get_team(&connection.tenant_id, &GroupId::parse(ops.as_str()).unwrap()).await.unwrap().unwrap();
+    assert_eq!(ops_team.display_name, "Team 00");
+    let channels: Vec<(&str, &str)> =
+        ops_team.channels.iter().map(|c| (c.display_name.as_str(), c.membership_type.as_str())).collect();
+    assert_eq!(channels, vec![("General", "standard"), ("Alerts", "standard"), ("Leads", "private")]);
+    assert!(ops_team.channels.iter().all(|c| c.id.starts_with("19:")), "{:?}", ops_team.channels);
+
+    // A channel added and a team gone are both seen by the next listing.
+    w.graph.add_channel(CONTOSO, &teams[1], "Incidents", false, &[]);
+    w.graph.inject("GET", "/v1.0/teams/*/channels", Fault::Throttle(Some("0.05".into())), 3);
+    let report = sync.sync_teams(&connection).await.unwrap();
+    assert_eq!(report.channels, 23 + 3, "throttled batch items are sent again");
+    let team1 = w.store.get_team(&connection.tenant_id, &GroupId::parse(teams[1].as_str()).unwrap()).await.unwrap();
+    assert_eq!(team1.unwrap().channels.len(), 2);
+}
+
+#[tokio::test]
+async fn without_channel_consent_the_job_still_syncs_users_and_names_the_permission() {
+    let w = World::start().await;
+    let connection = w.connect("conn-1", CONTOSO).await;
+    let ann_i = w.ilert.add_user("Ann", "Lee", "ann@contoso.com");
+    let ann = w.graph.add_user(CONTOSO, "Ann Lee", "ann@contoso.com");
+    w.graph.add_team(CONTOSO, "Ops");
+    let sync = w.sync(incremental());
+
+    w.graph.inject("GET", "/v1.0/teams/*/channels", Fault::MissingPermission, 100);
+    let err = sync.sync_teams(&connection).await.unwrap_err();
+    assert!(err.to_string().contains("Channel.ReadBasic.All"), "{err}");
+    assert!(matches!(sync.handle(&job_for("conn-1")).await, JobOutcome::Done));
+    assert_eq!(w.mappings(CONTOSO).await, BTreeMap::from([(ann, ds(ann_i, "ann@contoso.com"))]));
+    assert!(w.store.list_teams(&connection.tenant_id, 10, None).await.unwrap().items.is_empty());
+
+    // Teams throttled past the budget: the job comes back, users already done stay done.
+    w.graph.clear_faults();
+    w.graph.inject("GET", "/v1.0/groups", Fault::Throttle(Some("40".into())), 100);
+    let short = w.sync(SyncOptions { graph_budget: Duration::from_secs(1), ..incremental() });
+    match short.handle(&job_for("conn-1")).await {
+        JobOutcome::RetryAfter(wait) => assert_eq!(wait, Duration::from_secs(40)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(w.mappings(CONTOSO).await.len(), 1);
 }

@@ -1,5 +1,5 @@
 //! The directory sync through the runner: its schedule queues a job per connection, the
-//! consumer matches the tenant's Teams users to ilert users.
+//! consumer matches the tenant's Teams users to ilert users and lists its teams.
 
 use domain::model::MappingSource;
 use domain::{AadObjectId, TenantId};
@@ -14,7 +14,8 @@ async fn the_schedule_matches_teams_users_to_ilert_users() {
     let ann_ilert = world.ilert.add_user("Ann", "Lee", "ann@contoso.com");
     let ann = world.graph.add_user(TENANT, "Ann Lee", "Ann@contoso.com");
     let nobody = world.graph.add_user(TENANT, "No Body", "nobody@contoso.com");
-    world.connect(TENANT).await;
+    let ops = world.graph.add_team(TENANT, "Ops");
+    let (connection, _) = world.connect(TENANT).await;
 
     assert!(world.runner.run_job_now(local_runner::DIRECTORY_SYNC_JOB).await);
     let started = std::time::Instant::now();
@@ -32,4 +33,10 @@ async fn the_schedule_matches_teams_users_to_ilert_users() {
     );
     assert!(world.runner.store.get_cursor(&tenant, directory_sync::USERS_CURSOR).await.unwrap().is_some());
     assert!(world.runner.directory_sync.dead_letters().await.unwrap().is_empty());
+    // The same job refreshed the teams directory the management API lists.
+    let (status, body) =
+        world.admin("GET", &format!("/admin/v1/connections/{connection}/teams/{ops}/channels"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["team"]["displayName"], "Ops");
+    assert_eq!(body["channels"][0]["displayName"], "General");
 }
