@@ -45,8 +45,8 @@ pub const USERS_CURSOR: &str = "users";
 pub struct SyncOptions {
     /// How often a tenant gets a full round instead of an incremental one.
     pub full_round_every: Duration,
-    /// Budget of one tenant's Graph calls (retries and `Retry-After` waits included); past it
-    /// the round stops and the next run repeats it.
+    /// Budget of each of a tenant's two rounds (users, teams) in Graph, retries and
+    /// `Retry-After` waits included; past it the round stops and the job comes back later.
     pub graph_budget: Duration,
 }
 
@@ -54,9 +54,9 @@ impl Default for SyncOptions {
     fn default() -> Self {
         Self {
             full_round_every: Duration::from_secs(24 * 3600),
-            // Well inside the function's timeout (template.yaml: 300 s): at Graph's 999 users
-            // a page, about a quarter of a million users.
-            graph_budget: Duration::from_secs(240),
+            // Users and teams rounds together stay inside the function's timeout
+            // (template.yaml: 300 s); at Graph's 999 users a page, over 100 000 users.
+            graph_budget: Duration::from_secs(120),
         }
     }
 }
@@ -202,7 +202,7 @@ impl DirectorySync {
         Ok(connections.len())
     }
 
-    /// Runs one job: the users round of its connection.
+    /// Runs one job: its connection's users round, then its teams listing.
     async fn run_job(&self, job: &SyncJob) -> JobOutcome {
         let connection = match self.store.get_connection(&job.connection_id).await {
             Ok(Some(connection)) => connection,

@@ -3,14 +3,15 @@
 use crate::state::AdminState;
 use crate::views::{
     ConnectionList, ConnectionView, ConversationList, CreateConnection, CreateRoute, PatchConnection, RouteList,
-    RouteView,
+    RouteView, TeamChannels, TeamList,
 };
-use crate::{BASE_PATH, connections, conversations, routes};
+use crate::{BASE_PATH, connections, conversations, routes, teams};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use httpapi::{ApiResult, JsonBody, Path};
+use httpapi::{ApiError, ApiResult, JsonBody, Path};
 
 /// Answers that carry a secret must not be kept by any cache on the way.
 const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-store");
@@ -57,6 +58,24 @@ pub async fn list_conversations(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ConversationList>> {
     conversations::list(&state, &id).await.map(Json)
+}
+
+/// The query string arrives as name/value pairs, so the service can name a bad parameter.
+pub async fn list_teams(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> ApiResult<Json<TeamList>> {
+    // Pairs of strings always decode; should that change, the refusal is still our JSON 400.
+    let Query(params) = query.map_err(|e| ApiError::invalid_request(e.body_text()))?;
+    teams::list(&state, &id, &params).await.map(Json)
+}
+
+pub async fn list_team_channels(
+    State(state): State<AdminState>,
+    Path((id, team_id)): Path<(String, String)>,
+) -> ApiResult<Json<TeamChannels>> {
+    teams::channels(&state, &id, &team_id).await.map(Json)
 }
 
 pub async fn create_route(

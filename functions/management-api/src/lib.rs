@@ -2,7 +2,8 @@
 //!
 //! It owns connections (one ilert account ↔ one Microsoft tenant: the ilert API key kept in
 //! the secret vault, the webhook secret shown once and stored as a hash), lists the
-//! conversations the bot is installed in for a connection's tenant, and owns routes (which
+//! conversations the bot is installed in for a connection's tenant and the tenant's teams and
+//! channels (from the teams directory the directory sync keeps), and owns routes (which
 //! alerts go to which conversation). Every route needs `Authorization: Bearer <ADMIN_TOKEN>`.
 //! The contract is `openapi.json` beside this crate's `Cargo.toml`; a test holds the router
 //! to it.
@@ -17,6 +18,7 @@ mod conversations;
 mod handlers;
 mod routes;
 mod state;
+mod teams;
 mod validate;
 mod views;
 mod webhook_secret;
@@ -89,6 +91,8 @@ fn table() -> Vec<Endpoint> {
         endpoint(Delete, "/connections/{id}", delete_connection),
         endpoint(Post, "/connections/{id}/webhook-secret", rotate_webhook_secret),
         endpoint(Get, "/connections/{id}/conversations", list_conversations),
+        endpoint(Get, "/connections/{id}/teams", list_teams),
+        endpoint(Get, "/connections/{id}/teams/{teamId}/channels", list_team_channels),
         endpoint(Post, "/connections/{id}/routes", create_route),
         endpoint(Get, "/connections/{id}/routes", list_routes),
         endpoint(Get, "/connections/{id}/routes/{routeId}", get_route),

@@ -9,6 +9,9 @@ pub const NAME_MAX_CHARS: usize = 100;
 pub const API_KEY_MAX_CHARS: usize = 512;
 /// More selectors than this in one route is a mistake, not a filter.
 pub const SELECTOR_MAX_ITEMS: usize = 100;
+/// Items in a listing's page when `limit` is not given, and the most `limit` may ask for.
+pub const PAGE_LIMIT_DEFAULT: u32 = 100;
+pub const PAGE_LIMIT_MAX: u32 = 200;
 
 /// A Microsoft Entra tenant id: a GUID, kept lower-case because Teams sends it that way in
 /// `channelData.tenant.id` and lookups by tenant must match it.
@@ -84,6 +87,39 @@ pub fn selectors<T: PartialEq>(field: &str, items: Vec<T>) -> ApiResult<Vec<T>> 
     Ok(unique)
 }
 
+/// Which page of a listing a request asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    /// The previous page's `next`, as given: opaque here, only the store can judge it.
+    pub cursor: Option<String>,
+}
+
+/// A listing's query string: `limit` (1 to [`PAGE_LIMIT_MAX`], default
+/// [`PAGE_LIMIT_DEFAULT`]) and `cursor`. Unknown and repeated parameters are refused, so a
+/// misspelt one is a 400 instead of a silently ignored page size.
+pub fn page_request(params: &[(String, String)]) -> ApiResult<PageRequest> {
+    let (mut limit, mut cursor) = (None, None);
+    for (name, value) in params {
+        let slot = match name.as_str() {
+            "limit" => &mut limit,
+            "cursor" => &mut cursor,
+            _ => return Err(ApiError::invalid(name.as_str(), "is not a parameter of this listing (limit, cursor)")),
+        };
+        if slot.replace(value.as_str()).is_some() {
+            return Err(ApiError::invalid(name.as_str(), "must be given at most once"));
+        }
+    }
+    let limit =
+        match limit {
+            None => PAGE_LIMIT_DEFAULT,
+            Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=PAGE_LIMIT_MAX).contains(n)).ok_or_else(|| {
+                ApiError::invalid("limit", format!("must be a whole number from 1 to {PAGE_LIMIT_MAX}"))
+            })?,
+        };
+    Ok(PageRequest { limit, cursor: cursor.map(str::to_owned) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +166,22 @@ mod tests {
         assert_eq!(ilert_ids("alertSourceIds", vec![7, 3, 7]).unwrap(), vec![7, 3]);
         assert_eq!(field(ilert_ids("alertSourceIds", vec![7, 0]).unwrap_err()), "alertSourceIds[1]");
         assert_eq!(field(ilert_ids("alertSourceIds", (1..=101).collect()).unwrap_err()), "alertSourceIds");
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn page_requests_bound_the_limit_and_keep_the_cursor_opaque() {
+        assert_eq!(page_request(&[]).unwrap(), PageRequest { limit: 100, cursor: None });
+        let page = page_request(&params(&[("cursor", "abc"), ("limit", "200")])).unwrap();
+        assert_eq!(page, PageRequest { limit: 200, cursor: Some("abc".into()) });
+        assert_eq!(page_request(&params(&[("limit", "1")])).unwrap().limit, 1);
+        for bad in ["0", "201", "abc", "", "-1", "1.5", "4294967296"] {
+            assert_eq!(field(page_request(&params(&[("limit", bad)])).unwrap_err()), "limit", "{bad}");
+        }
+        assert_eq!(field(page_request(&params(&[("limit", "5"), ("limit", "6")])).unwrap_err()), "limit");
+        assert_eq!(field(page_request(&params(&[("limt", "5")])).unwrap_err()), "limt");
     }
 }

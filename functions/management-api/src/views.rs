@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::model::{
-    AlertEventKind, Connection, ConversationKind, ConversationRef, ConversationStatus, Priority, Route,
+    AlertEventKind, Connection, ConversationKind, ConversationRef, ConversationStatus, DirectoryChannel, DirectoryTeam,
+    Priority, Route,
 };
 use secrets::SecretString;
 use serde::{Deserialize, Serialize};
@@ -113,13 +114,18 @@ pub struct ConversationView {
 /// What an archived team means for routing (shown as `reason`, and in route refusals).
 pub const ARCHIVED_REASON: &str = "the team is archived; Teams accepts no new messages there until it is restored";
 
+/// A conversation's state and, when routes may not post there, why.
+fn state_of(status: &ConversationStatus) -> (ConversationState, Option<String>) {
+    match status {
+        ConversationStatus::Active => (ConversationState::Active, None),
+        ConversationStatus::Archived => (ConversationState::Archived, Some(ARCHIVED_REASON.to_owned())),
+        ConversationStatus::Unusable { reason } => (ConversationState::Unusable, Some(reason.clone())),
+    }
+}
+
 impl From<&ConversationRef> for ConversationView {
     fn from(c: &ConversationRef) -> Self {
-        let (status, reason) = match &c.status {
-            ConversationStatus::Active => (ConversationState::Active, None),
-            ConversationStatus::Archived => (ConversationState::Archived, Some(ARCHIVED_REASON.to_owned())),
-            ConversationStatus::Unusable { reason } => (ConversationState::Unusable, Some(reason.clone())),
-        };
+        let (status, reason) = state_of(&c.status);
         Self {
             id: c.conversation_id.to_string(),
             kind: c.kind,
@@ -137,6 +143,104 @@ impl From<&ConversationRef> for ConversationView {
 #[derive(Debug, Serialize)]
 pub struct ConversationList {
     pub conversations: Vec<ConversationView>,
+}
+
+/// One team of the tenant's teams directory.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamView {
+    /// The team's Microsoft 365 group id.
+    pub id: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub channel_count: usize,
+    pub synced_at: DateTime<Utc>,
+    /// Routes can only target the team's channels once the bot is installed in it.
+    pub bot_installed: bool,
+}
+
+impl TeamView {
+    pub fn new(team: &DirectoryTeam, bot_installed: bool) -> Self {
+        Self {
+            id: team.group_id.to_string(),
+            display_name: team.display_name.clone(),
+            description: team.description.clone(),
+            channel_count: team.channels.len(),
+            synced_at: team.synced_at,
+            bot_installed,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamList {
+    pub teams: Vec<TeamView>,
+    /// The cursor of the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// The team a channel list belongs to.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamSummary {
+    pub id: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub synced_at: DateTime<Utc>,
+}
+
+impl From<&DirectoryTeam> for TeamSummary {
+    fn from(team: &DirectoryTeam) -> Self {
+        Self {
+            id: team.group_id.to_string(),
+            display_name: team.display_name.clone(),
+            description: team.description.clone(),
+            synced_at: team.synced_at,
+        }
+    }
+}
+
+/// One channel of a team. `usable`, `status` and `reason` are the bot's conversation there,
+/// as the conversations list shows it, so they are present only when the bot is installed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelView {
+    /// The channel's thread id: the conversation id a route targets.
+    pub id: String,
+    pub display_name: String,
+    pub membership_type: String,
+    pub bot_installed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<ConversationState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl ChannelView {
+    /// `installed`: the bot's conversation in this channel, if it has one.
+    pub fn new(channel: &DirectoryChannel, installed: Option<&ConversationRef>) -> Self {
+        let (status, reason) = installed.map(|c| state_of(&c.status)).unzip();
+        Self {
+            id: channel.id.clone(),
+            display_name: channel.display_name.clone(),
+            membership_type: channel.membership_type.clone(),
+            bot_installed: installed.is_some(),
+            usable: installed.map(ConversationRef::is_usable),
+            status,
+            reason: reason.flatten(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamChannels {
+    pub team: TeamSummary,
+    pub channels: Vec<ChannelView>,
 }
 
 /// `POST /connections/{id}/routes`. Every selector list may be left out or empty: "any".

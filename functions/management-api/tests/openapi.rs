@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 const CHANNEL: &str = "19:general@thread.tacv2";
+/// The Microsoft 365 group id of the team every fixture has in its teams directory.
+const GROUP: &str = "5f1c9a2e-3b7d-4e8f-9a0b-1c2d3e4f5a6b";
 /// The methods probed on every documented path (HEAD and OPTIONS are axum's business).
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -54,7 +56,16 @@ fn documented_statuses(doc: &Value, method: &str, template: &str) -> BTreeSet<u1
 }
 
 fn concrete(template: &str, connection: &str, route: &str) -> String {
-    template.replace("{id}", connection).replace("{routeId}", route)
+    template.replace("{id}", connection).replace("{routeId}", route).replace("{teamId}", GROUP)
+}
+
+/// The tenant's teams directory: `GROUP` (with `CHANNEL`, where the bot is installed) and a
+/// team the bot is not in, so a listing has more than one page at `limit=1`.
+async fn seed_directory(h: &Harness) {
+    let mut ops = directory_team(TENANT, GROUP, "Ops", &[(CHANNEL, "General"), ("19:db@thread.tacv2", "Databases")]);
+    ops.description = Some("Operations".into());
+    let other = directory_team(TENANT, "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b", "Sales", &[]);
+    h.seed_teams(TENANT, &[ops, other]).await;
 }
 
 #[test]
@@ -73,6 +84,7 @@ async fn fixture() -> (Harness, String, String) {
     let h = Harness::new().await;
     let id = h.create_connection(TENANT, "Contoso").await.str("id");
     h.seed_conversation(TENANT, CHANNEL, ConversationKind::Channel, active(), None, Some("General")).await;
+    seed_directory(&h).await;
     let routes = format!("/admin/v1/connections/{id}/routes");
     let route_id = h.call("POST", &routes, Some(json!({ "conversationId": CHANNEL }))).await.str("id");
     (h, id, route_id)
@@ -154,7 +166,9 @@ async fn a_scripted_session_matches_the_documented_responses() {
     )
     .await;
     let unusable = domain::model::ConversationStatus::Unusable { reason: "blocked".into() };
-    h.seed_conversation(TENANT, "a:personal", ConversationKind::Personal, unusable, None, None).await;
+    h.seed_conversation(TENANT, "a:personal", ConversationKind::Personal, unusable.clone(), None, None).await;
+    h.seed_team_channel(TENANT, "19:db@thread.tacv2", GROUP, unusable).await;
+    seed_directory(&h).await;
 
     let create = json!({ "tenantId": TENANT, "name": "Contoso", "ilertApiKey": API_KEY });
     let reply = h.call("POST", "/admin/v1/connections", Some(create.clone())).await;
@@ -168,6 +182,8 @@ async fn a_scripted_session_matches_the_documented_responses() {
         ("GET", one, None),
         ("PATCH", one, Some(json!({ "name": "Contoso EU", "ilertApiKey": "il1api-second" }))),
         ("GET", "/admin/v1/connections/{id}/conversations", None),
+        ("GET", "/admin/v1/connections/{id}/teams", None),
+        ("GET", "/admin/v1/connections/{id}/teams/{teamId}/channels", None),
         ("GET", "/admin/v1/connections/{id}/routes", None),
     ];
     for (method, template, body) in steps {
@@ -194,6 +210,27 @@ async fn a_scripted_session_matches_the_documented_responses() {
     c.check("POST", "/admin/v1/connections/{id}/webhook-secret", &reply);
     assert_eq!(reply.status, StatusCode::OK);
 
+    // A page that is not the last has `next`; a page's query can be refused.
+    let teams = "/admin/v1/connections/{id}/teams";
+    let first = h.call("GET", &format!("{}?limit=1", path(teams, "")), None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert!(first.body.get("next").is_some(), "{}", first.body);
+    c.check("GET", teams, &first);
+    let last = h.call("GET", &format!("{}?limit=1&cursor={}", path(teams, ""), first.str("next")), None).await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.body);
+    assert!(last.body.get("next").is_none(), "{}", last.body);
+    c.check("GET", teams, &last);
+    for query in ["limit=0", "cursor=garbage"] {
+        let reply = h.call("GET", &format!("{}?{query}", path(teams, "")), None).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}: {}", reply.body);
+        c.check("GET", teams, &reply);
+    }
+    let channels = "/admin/v1/connections/{id}/teams/{teamId}/channels";
+    let unknown_team = path(channels, "").replace(GROUP, "00000000-0000-4000-8000-000000000000");
+    let reply = h.call("GET", &unknown_team, None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    c.check("GET", channels, &reply);
+
     // The documented failures have the documented shape too.
     let token = format!("Bearer {TOKEN}");
     let failures = [
@@ -202,6 +239,8 @@ async fn a_scripted_session_matches_the_documented_responses() {
         ("POST", routes, Some(json!({ "conversationId": "a:personal" })), &token, StatusCode::BAD_REQUEST),
         ("GET", route, None, &token, StatusCode::NOT_FOUND),
         ("GET", one, None, "Bearer wrong", StatusCode::UNAUTHORIZED),
+        ("GET", teams, None, "Bearer wrong", StatusCode::UNAUTHORIZED),
+        ("GET", channels, None, "Bearer wrong", StatusCode::UNAUTHORIZED),
     ];
     for (method, template, body, auth, expected) in failures {
         let reply = h.call_with_auth(Some(auth), method, &path(template, "no-such-route"), body).await;
@@ -212,9 +251,11 @@ async fn a_scripted_session_matches_the_documented_responses() {
     let reply = h.call("DELETE", &path(one, ""), None).await;
     c.check("DELETE", one, &reply);
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    let reply = h.call("GET", &path(one, ""), None).await;
-    c.check("GET", one, &reply);
-    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    for template in [one, teams, channels] {
+        let reply = h.call("GET", &path(template, ""), None).await;
+        c.check("GET", template, &reply);
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{template} of a deleted connection");
+    }
 
     let not_covered: Vec<_> = documented(&c.doc).difference(&c.succeeded).cloned().collect();
     assert!(not_covered.is_empty(), "the session never saw these succeed: {not_covered:?}");

@@ -10,9 +10,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use chrono::Utc;
 use config::Config;
-use domain::model::{Connection, ConversationKind, ConversationRef, ConversationStatus, TeamRef};
+use domain::model::{
+    Connection, ConversationKind, ConversationRef, ConversationStatus, DirectoryChannel, DirectoryTeam, TeamRef,
+};
 use domain::store::{Store, StoreError};
-use domain::{ConnectionId, ConversationId, TenantId};
+use domain::{ConnectionId, ConversationId, GroupId, TenantId};
 use management_api::AdminState;
 use secrets::{FileVault, SecretVault};
 use serde_json::Value;
@@ -149,22 +151,22 @@ impl Harness {
         team: Option<(&str, &str)>,
         name: Option<&str>,
     ) {
-        let conversation = ConversationRef {
-            tenant_id: TenantId::parse(tenant).unwrap(),
-            conversation_id: ConversationId::parse(id).unwrap(),
-            kind,
-            service_url: "https://smba.trafficmanager.net/emea/".into(),
-            bot_id: "28:bot".into(),
-            team: team.map(|(id, name)| TeamRef { id: id.into(), aad_group_id: None, name: Some(name.into()) }),
-            channel_name: if kind == ConversationKind::Channel { name.map(str::to_owned) } else { None },
-            title: if kind == ConversationKind::GroupChat { name.map(str::to_owned) } else { None },
-            user_id: None,
-            user_aad_object_id: None,
-            status,
-            updated_at: Utc::now(),
-            version: 0,
-        };
+        let conversation = conversation(tenant, id, kind, status, team, name);
         self.store.save_conversation(&conversation).await.expect("seed conversation");
+    }
+
+    /// Records that the bot is installed in channel `id` of the team with Microsoft 365 group
+    /// `group_id`, as Teams reports a team channel (with `aadGroupId`).
+    pub async fn seed_team_channel(&self, tenant: &str, id: &str, group_id: &str, status: ConversationStatus) {
+        let team = Some(("19:team-of-a-group@thread.tacv2", "A team"));
+        let mut conversation = conversation(tenant, id, ConversationKind::Channel, status, team, Some("A channel"));
+        conversation.team.as_mut().expect("a team").aad_group_id = Some(group_id.to_owned());
+        self.store.save_conversation(&conversation).await.expect("seed team channel");
+    }
+
+    /// Makes `teams` the tenant's whole teams directory, as the directory sync does.
+    pub async fn seed_teams(&self, tenant: &str, teams: &[DirectoryTeam]) {
+        self.store.replace_teams(&TenantId::parse(tenant).unwrap(), teams).await.expect("seed teams");
     }
 
     pub async fn stored_connection(&self, id: &str) -> Option<Connection> {
@@ -209,6 +211,52 @@ impl Drop for Harness {
 
 pub fn active() -> ConversationStatus {
     ConversationStatus::Active
+}
+
+/// A conversation reference as the messaging function stores it.
+fn conversation(
+    tenant: &str,
+    id: &str,
+    kind: ConversationKind,
+    status: ConversationStatus,
+    team: Option<(&str, &str)>,
+    name: Option<&str>,
+) -> ConversationRef {
+    ConversationRef {
+        tenant_id: TenantId::parse(tenant).unwrap(),
+        conversation_id: ConversationId::parse(id).unwrap(),
+        kind,
+        service_url: "https://smba.trafficmanager.net/emea/".into(),
+        bot_id: "28:bot".into(),
+        team: team.map(|(id, name)| TeamRef { id: id.into(), aad_group_id: None, name: Some(name.into()) }),
+        channel_name: if kind == ConversationKind::Channel { name.map(str::to_owned) } else { None },
+        title: if kind == ConversationKind::GroupChat { name.map(str::to_owned) } else { None },
+        user_id: None,
+        user_aad_object_id: None,
+        status,
+        updated_at: Utc::now(),
+        version: 0,
+    }
+}
+
+/// A team of `tenant`'s directory as the directory sync stores it, with standard channels
+/// `(id, display name)`.
+pub fn directory_team(tenant: &str, group_id: &str, name: &str, channels: &[(&str, &str)]) -> DirectoryTeam {
+    DirectoryTeam {
+        tenant_id: TenantId::parse(tenant).unwrap(),
+        group_id: GroupId::parse(group_id).unwrap(),
+        display_name: name.to_owned(),
+        description: None,
+        channels: channels
+            .iter()
+            .map(|(id, name)| DirectoryChannel {
+                id: (*id).to_owned(),
+                display_name: (*name).to_owned(),
+                membership_type: "standard".to_owned(),
+            })
+            .collect(),
+        synced_at: Utc::now(),
+    }
 }
 
 /// The embedded table with two injectable faults, beneath the real `TableStore`: a
