@@ -86,8 +86,10 @@ async fn run() {
         (label, Instant::now())
     };
     let report_line = |(label, started): (&str, Instant), detail: String| {
+        // The simulator logs each item of a `$batch` as a request of its own, as well as the batch.
+        let batches = graph.count("POST", "/v1.0/$batch");
         println!(
-            "{label:<34} {:>8.1} ms   Graph calls {:>4}   ilert calls {:>4}   {detail}",
+            "{label:<38} {:>8.1} ms   Graph requests {:>4} ($batch {batches:>2})   ilert requests {:>4}   {detail}",
             started.elapsed().as_secs_f64() * 1000.0,
             graph.requests().len(),
             ilert.calls().len()
