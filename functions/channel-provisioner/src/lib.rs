@@ -26,7 +26,6 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use config::{BotSettings, Config};
 use domain::model::{
     AlertCard, AlertRecord, ConversationKind, ConversationRef, ConversationStatus, LinkedChannel, LinkedChat,
     LinkedMeeting,
@@ -576,36 +575,6 @@ impl JobHandler for Provisioner {
         }
         self.run(&parsed).await
     }
-}
-
-/// The bot's client-credentials tokens (one provider serves Graph and the Bot Connector; it
-/// caches per tenant and scope).
-pub async fn bot_tokens(config: &Config, bot: &BotSettings, http: reqwest::Client) -> Arc<entra::TokenProvider> {
-    let secret = secrets::source_for(&bot.app_password).await;
-    Arc::new(entra::TokenProvider::new(http, config.endpoints.microsoft_login_url.clone(), bot.app_id.clone(), secret))
-}
-
-/// Graph with the bot's app-only tokens, requested in each job's tenant.
-pub fn graph_client(
-    config: &Config,
-    tokens: Arc<entra::TokenProvider>,
-    http: reqwest::Client,
-) -> Result<GraphClient, GraphError> {
-    GraphClient::new(http, &config.endpoints.graph_url, tokens)
-}
-
-/// The bot's Bot Connector client.
-pub fn connector(
-    config: &Config,
-    bot: &BotSettings,
-    tokens: Arc<entra::TokenProvider>,
-    http: reqwest::Client,
-) -> botframework::ConnectorClient {
-    botframework::ConnectorClient::new(
-        http,
-        tokens,
-        botframework::ConnectorConfig::from_endpoints(&config.endpoints, bot.tenant_id.clone()),
-    )
 }
 
 /// The provisioner over a store, Graph and the Bot Connector.

@@ -20,10 +20,14 @@ async fn main() -> Result<(), Error> {
     let queue_url = config.require_provisioning_queue().map_err(|e| fail(e.to_string()))?;
     tracing::info!(queue = queue_url, "consuming the provisioning queue");
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
-    let tokens = channel_provisioner::bot_tokens(&config, &bot, http.clone()).await;
-    let graph =
-        channel_provisioner::graph_client(&config, tokens.clone(), http.clone()).map_err(|e| fail(e.to_string()))?;
-    let connector = Arc::new(channel_provisioner::connector(&config, &bot, tokens, http));
+    let tokens = entra::bot_tokens(&config, &bot, http.clone()).await;
+    let graph = graph::GraphClient::new(http.clone(), &config.endpoints.graph_url, tokens.clone())
+        .map_err(|e| fail(format!("GRAPH_URL: {e}")))?;
+    let connector = Arc::new(botframework::ConnectorClient::new(
+        http,
+        tokens,
+        botframework::ConnectorConfig::from_endpoints(&config.endpoints, bot.tenant_id.clone()),
+    ));
     let sqs = aws_sdk_sqs::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
     let handler = Arc::new(channel_provisioner::handler(store::dynamodb(table).await, graph, connector));
     queue::lambda::serve(handler, sqs).await

@@ -464,25 +464,17 @@ impl IlertDirectory {
     }
 }
 
-/// The sync as configured: Graph with the bot's app-only tokens (the app registration is
-/// multi-tenant; each customer tenant admin-consents to it), ilert at `ILERT_API_URL`.
-pub async fn from_config(
+/// The sync with ilert at `ILERT_API_URL`, over `graph` (the bot's app-only tokens: the app
+/// registration is multi-tenant and each customer tenant admin-consents to it).
+pub fn from_config(
     config: &config::Config,
-    bot: &config::BotSettings,
+    graph: GraphClient,
     store: Arc<dyn Store>,
     vault: Arc<dyn secrets::SecretVault>,
     http: reqwest::Client,
-) -> Result<DirectorySync, GraphError> {
-    let secret = secrets::source_for(&bot.app_password).await;
-    let tokens = Arc::new(entra::TokenProvider::new(
-        http.clone(),
-        config.endpoints.microsoft_login_url.clone(),
-        bot.app_id.clone(),
-        secret,
-    ));
-    let graph = GraphClient::new(http.clone(), &config.endpoints.graph_url, tokens)?;
+) -> DirectorySync {
     let ilert = ilert::Ilert::new(http, config.endpoints.ilert_api_url.clone());
-    Ok(DirectorySync::new(store, graph, ilert, vault, SyncOptions::default()))
+    DirectorySync::new(store, graph, ilert, vault, SyncOptions::default())
 }
 
 #[cfg(test)]

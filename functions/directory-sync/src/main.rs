@@ -65,8 +65,10 @@ async fn start() -> Result<Function, String> {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    let sync =
-        directory_sync::from_config(&config, &bot, store, vault, http).await.map_err(|e| format!("GRAPH_URL: {e}"))?;
+    let tokens = entra::bot_tokens(&config, &bot, http.clone()).await;
+    let graph = graph::GraphClient::new(http.clone(), &config.endpoints.graph_url, tokens)
+        .map_err(|e| format!("GRAPH_URL: {e}"))?;
+    let sync = directory_sync::from_config(&config, graph, store, vault, http);
     let sqs = aws_sdk_sqs::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
     Ok(Function {
         sync: Arc::new(sync),

@@ -130,23 +130,26 @@ impl Runner {
         let mut consumers: Vec<(LocalQueue, Arc<dyn JobHandler>)> = Vec::new();
         match config.require_bot() {
             Ok(bot) => {
-                let connector = Arc::new(notifier::connector(&config, &bot, http.clone()).await);
+                // One token provider for the consumers, as each Lambda function has one.
+                let tokens = entra::bot_tokens(&config, &bot, http.clone()).await;
+                let connector = Arc::new(botframework::ConnectorClient::new(
+                    http.clone(),
+                    tokens.clone(),
+                    botframework::ConnectorConfig::from_endpoints(&config.endpoints, bot.tenant_id.clone()),
+                ));
+                let graph = graph::GraphClient::new(http.clone(), &config.endpoints.graph_url, tokens)
+                    .map_err(|e| format!("GRAPH_URL is not usable: {e}"))?;
                 let queue: Arc<dyn Queue> = Arc::new(notifications.clone());
                 consumers.push((
                     notifications.clone(),
                     Arc::new(notifier::notifier(store.clone(), queue, connector.clone())),
                 ));
-                let tokens = channel_provisioner::bot_tokens(&config, &bot, http.clone()).await;
-                let graph = channel_provisioner::graph_client(&config, tokens, http.clone())
-                    .map_err(|e| format!("GRAPH_URL is not usable: {e}"))?;
                 consumers.push((
                     provisioning.clone(),
-                    Arc::new(channel_provisioner::handler(store.clone(), graph, connector)),
+                    Arc::new(channel_provisioner::handler(store.clone(), graph.clone(), connector)),
                 ));
-                let sync = directory_sync::from_config(&config, &bot, store.clone(), vault.clone(), http.clone())
-                    .await
-                    .map_err(|e| format!("GRAPH_URL is not usable: {e}"))?;
-                let sync = Arc::new(sync);
+                let sync =
+                    Arc::new(directory_sync::from_config(&config, graph, store.clone(), vault.clone(), http.clone()));
                 consumers.push((directory_sync.clone(), sync.clone()));
                 jobs.push(Arc::new(ScheduleDirectorySync { sync, queue: directory_sync.clone() }));
             }

@@ -83,11 +83,7 @@ impl MessagingState {
         http: reqwest::Client,
     ) -> Result<Self, Missing> {
         let bot = config.require_bot()?;
-        let secret = secrets::source_for(&bot.app_password).await;
-        let login = config.endpoints.microsoft_login_url.clone();
-        // One token provider serves both the bot's tenant (Connector) and customer tenants
-        // (Graph): it caches per tenant and scope.
-        let tokens = Arc::new(entra::TokenProvider::new(http.clone(), login, bot.app_id.clone(), secret));
+        let tokens = entra::bot_tokens(config, &bot, http.clone()).await;
         let connector = ConnectorClient::new(
             http.clone(),
             tokens.clone(),

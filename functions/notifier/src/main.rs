@@ -17,7 +17,12 @@ async fn main() -> Result<(), Error> {
     let table = config.require_table().map_err(|e| fail(e.to_string()))?;
     let queue_url = config.require_notifications_queue().map_err(|e| fail(e.to_string()))?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
-    let connector = Arc::new(notifier::connector(&config, &bot, http).await);
+    let tokens = entra::bot_tokens(&config, &bot, http.clone()).await;
+    let connector = Arc::new(botframework::ConnectorClient::new(
+        http,
+        tokens,
+        botframework::ConnectorConfig::from_endpoints(&config.endpoints, bot.tenant_id.clone()),
+    ));
     let sqs = aws_sdk_sqs::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
     let queue = Arc::new(queue::SqsQueue::new(sqs.clone(), queue_url));
     let handler = Arc::new(notifier::notifier(store::dynamodb(table).await, queue, connector));

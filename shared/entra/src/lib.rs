@@ -82,6 +82,18 @@ pub struct TokenProvider {
     slots: Mutex<HashMap<(String, String), Slot>>,
 }
 
+/// The bot's app-only tokens: its app id and client secret at the configured login authority.
+/// One provider serves the Bot Connector (the bot's tenant) and Graph (every customer tenant),
+/// caching per tenant and scope, so a process needs only one.
+pub async fn bot_tokens(
+    config: &config::Config,
+    bot: &config::BotSettings,
+    http: reqwest::Client,
+) -> Arc<TokenProvider> {
+    let secret = secrets::source_for(&bot.app_password).await;
+    Arc::new(TokenProvider::new(http, config.endpoints.microsoft_login_url.clone(), bot.app_id.clone(), secret))
+}
+
 impl TokenProvider {
     pub fn new(
         http: reqwest::Client,
