@@ -7,11 +7,10 @@ async fn main() -> Result<(), Error> {
     telemetry::init("ilert-webhook");
     let config = config::Config::from_env().map_err(|e| fail(e.to_string()))?;
     let table = config.require_table().map_err(|e| fail(e.to_string()))?;
-    let queue_url = std::env::var("NOTIFICATIONS_QUEUE_URL")
-        .map_err(|_| fail("NOTIFICATIONS_QUEUE_URL is not set: the notifications FIFO queue's URL".into()))?;
+    let queue_url = config.require_notifications_queue().map_err(|e| fail(e.to_string()))?;
     let state = ilert_webhook::WebhookState {
         store: store::dynamodb(table).await,
-        queue: Arc::new(queue::SqsQueue::from_env(queue_url).await),
+        queue: Arc::new(queue::SqsQueue::from_env(queue_url.to_owned()).await),
     };
     httpapi::run_lambda(ilert_webhook::router(state)).await
 }
